@@ -1,0 +1,64 @@
+"""What every command shares: settings, the store, instants, and output for people or JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.errors import BadInput
+from bot.settings import Settings, SettingsError, load_settings
+from models.db import create_engine, upgrade
+
+T = TypeVar("T")
+
+console = Console(highlight=False, soft_wrap=True)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+@asynccontextmanager
+async def open_store(config: Settings) -> AsyncIterator[AsyncEngine]:
+    """The store, migrated to the latest schema, closed when the block ends."""
+    engine = create_engine(config.database_url)
+    try:
+        await upgrade(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def parse_at(text: str | None, option: str = "--at") -> datetime:
+    """`--at` as an aware instant (ISO 8601 with offset), or now when not given."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadInput(
+            f"{option}: {text!r} is not an ISO 8601 instant; e.g. 2027-03-01T09:00:00-06:00"
+        ) from None
+    if value.tzinfo is None:
+        raise BadInput(f"{option}: {text!r} has no UTC offset; add one, e.g. {text}+00:00")
+    return value.astimezone(UTC)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")

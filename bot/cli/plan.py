@@ -1,0 +1,100 @@
+"""`slabot plan`: the reverse funnel of the agreement in force."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from bot.cli.agreement import NO_AGREEMENT
+from bot.cli.app import app
+from bot.cli.common import console, open_store, parse_at, print_json, run, settings
+from bot.errors import BadInput, NotReady
+from bot.funnel import Plan, reverse_funnel
+from models.agreement import Agreement
+from models.agreement_loader import AgreementError, load_agreement
+from models.agreements import agreement_of, version_in_force
+from models.db import session_scope
+
+
+def plan_json(plan: Plan) -> dict[str, object]:
+    """The plan in CONTRACT.md's shape (`per_week` and `rate` are extra keys)."""
+    return {
+        "agreement": plan.agreement,
+        "period": {"start": plan.start.isoformat(), "end": plan.end.isoformat()},
+        "stages": [
+            {
+                "stage": s.stage,
+                "team": s.team,
+                "target": s.target,
+                "rate": float(s.rate) if s.rate is not None else None,
+                "per_month": s.per_month,
+                "per_week": s.per_week,
+            }
+            for s in plan.stages
+        ],
+    }
+
+
+@app.command("plan")
+def plan_command(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    at: str | None = typer.Option(
+        None, "--at", help="Plan of the version in force at this instant."
+    ),
+    file: Path | None = typer.Option(
+        None, "--file", help="Plan this agreement file without storing it."
+    ),
+) -> None:
+    """The reverse funnel: targets per stage for the period, per month."""
+    if file is not None:
+        try:
+            agreement = load_agreement(file)
+        except AgreementError as exc:
+            raise BadInput(str(exc)) from None
+    else:
+        agreement = _in_force(at)
+    plan = reverse_funnel(agreement)
+    if as_json:
+        print_json(plan_json(plan))
+        return
+    months = list(plan.stages[0].per_month)
+    table = Table(title=f"{plan.agreement}: {plan.start} to {plan.end}")
+    table.add_column("stage")
+    table.add_column("team")
+    table.add_column("rate", justify="right")
+    table.add_column("target", justify="right", style="bold")
+    for month in months:
+        table.add_column(month, justify="right")
+    for s in plan.stages:
+        rate = (
+            f"{s.rate:.0%}"
+            if s.rate is not None and s.rate * 100 % 1 == 0
+            else (f"{s.rate:.2%}" if s.rate is not None else "")
+        )
+        table.add_row(
+            s.stage, s.team, rate, f"{s.target:,}", *(f"{s.per_month[m]:,}" for m in months)
+        )
+    console.print(table)
+    console.print(
+        f"Revenue goal {agreement.revenue_goal:,} {agreement.currency} / "
+        f"average deal {agreement.average_deal_size:,} = {plan.stages[-1].target:,} "
+        f"{plan.stages[-1].stage}; each stage above divides by its rate, rounded up.",
+        markup=False,
+    )
+
+
+def _in_force(at: str | None) -> Agreement:
+    config = settings()
+    when = parse_at(at)
+
+    async def go() -> Agreement | None:
+        async with open_store(config) as engine, session_scope(engine) as session:
+            version = await version_in_force(session, when)
+            return agreement_of(version) if version else None
+
+    agreement = run(go())
+    if agreement is None:
+        raise NotReady(NO_AGREEMENT)
+    return agreement

@@ -1,0 +1,245 @@
+"""The store's tables: agreement versions, synced records, people's actions and the bot's memory."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+# SQLModel's metadata, with constraint names that migrations can refer to on every dialect.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _instant(*, index: bool = False, nullable: bool = True) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, index=index, nullable=nullable)
+
+
+class AgreementVersion(SQLModel, table=True):
+    """One applied version of the agreement; the document is the validated, canonical content."""
+
+    __tablename__ = "agreement_version"
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(unique=True)
+    name: str
+    content_hash: str = Field(index=True, max_length=64)
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    source_text: str = Field(sa_type=Text)
+    file: str
+    period_start: date
+    period_end: date
+    timezone: str
+    applied_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    applied_by: str
+    diff: str = Field(default="", sa_type=Text)
+
+
+class Team(SQLModel, table=True):
+    """A party to one agreement version, with its lead and channel."""
+
+    __tablename__ = "team"
+    __table_args__ = (UniqueConstraint("agreement_version_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_version_id: int = Field(foreign_key="agreement_version.id", ondelete="CASCADE")
+    key: str
+    lead: str
+    channel: str | None = None
+
+
+class SourceState(SQLModel, table=True):
+    """A KPI source's sync cursor and health."""
+
+    __tablename__ = "source_state"
+    name: str = Field(primary_key=True)
+    kind: str
+    cursor: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    last_attempt_at: datetime | None = _instant()
+    last_success_at: datetime | None = _instant()
+    last_error_at: datetime | None = _instant()
+    last_error: str | None = Field(default=None, sa_type=Text)
+    fetched: int = 0
+    stored: int = 0
+    bad: int = 0
+
+
+class Owner(SQLModel, table=True):
+    """A CRM record owner and the Slack user it maps to."""
+
+    __tablename__ = "owner"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    external_id: str
+    email: str | None = Field(default=None, index=True)
+    name: str | None = None
+    slack_user_id: str | None = None
+    archived: bool = False
+
+
+class Lead(SQLModel, table=True):
+    """A lead (contact) as the sources see it, plus what people did about its follow-up."""
+
+    __tablename__ = "lead"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    external_id: str
+    owner_email: str | None = Field(default=None, index=True)
+    owner_external_id: str | None = None
+    stage: str | None = Field(default=None, index=True)
+    first_touch_at: datetime | None = _instant(index=True)
+    first_touch_by: str | None = None
+    disqualified_at: datetime | None = _instant()
+    disqualify_reason: str | None = None
+    disqualified_by: str | None = None
+    updated_at: datetime | None = _instant()
+
+
+class LeadStage(SQLModel, table=True):
+    """When a lead entered a funnel stage (the hand-off instant for follow-up rules)."""
+
+    __tablename__ = "lead_stage"
+    __table_args__ = (Index("ix_lead_stage_stage_entered_at", "stage", "entered_at"),)
+    lead_id: int = Field(foreign_key="lead.id", primary_key=True, ondelete="CASCADE")
+    stage: str = Field(primary_key=True)
+    entered_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Deal(SQLModel, table=True):
+    """A deal; closed-won deals are revenue at their close instant."""
+
+    __tablename__ = "deal"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    external_id: str
+    owner_email: str | None = None
+    amount: Decimal = Field(default=Decimal(0), sa_type=Numeric(20, 4))
+    stage: str | None = None
+    created_at: datetime | None = _instant()
+    closed_won_at: datetime | None = _instant(index=True)
+
+
+class MetricValue(SQLModel, table=True):
+    """The current value of a daily metric (one per source, metric, day and team)."""
+
+    __tablename__ = "metric_value"
+    __table_args__ = (
+        UniqueConstraint("source", "metric", "day", "team"),
+        Index("ix_metric_value_metric_day", "metric", "day"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    metric: str
+    day: date
+    team: str = ""
+    value: float
+    entered_by: str | None = None
+    entered_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class MetricValueHistory(SQLModel, table=True):
+    """A daily metric value that a later one replaced, kept for the record."""
+
+    __tablename__ = "metric_value_history"
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    metric: str = Field(index=True)
+    day: date
+    team: str = ""
+    value: float
+    entered_by: str | None = None
+    entered_at: datetime = Field(sa_type=UTCDateTime)
+    replaced_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class FollowupState(SQLModel, table=True):
+    """Where a lead stands on a follow-up rule, and what the bot has already said about it."""
+
+    __tablename__ = "followup_state"
+    __table_args__ = (UniqueConstraint("rule", "lead_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str
+    lead_id: int = Field(foreign_key="lead.id", ondelete="CASCADE")
+    state: str = Field(index=True)
+    alerted_level: str | None = None
+    snoozed_until: datetime | None = _instant()
+    snoozed_by: str | None = None
+    reassigned_to: str | None = None
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A Slack message the bot means to post: recorded first, then sent, then marked with its ts."""
+
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    channel: str
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", index=True)
+    ts: str | None = None
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = _instant()
+
+
+class JobRun(SQLModel, table=True):
+    """A claimed run of a scheduled job for one slot; the unique pair makes each slot run once."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("job", "slot"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job: str
+    slot: str
+    claimed_by: str
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = _instant()
+    status: str = "running"
+
+
+class Win(SQLModel, table=True):
+    """Something worth celebrating (a won deal, a milestone, a streak), recorded once by key."""
+
+    __tablename__ = "win"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    kind: str
+    title: str
+    amount: Decimal | None = Field(default=None, sa_type=Numeric(20, 4))
+    user: str | None = None
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class Kudos(SQLModel, table=True):
+    """Thanks from one person to another (`/sla kudos`)."""
+
+    __tablename__ = "kudos"
+    id: int | None = Field(default=None, primary_key=True)
+    from_user: str
+    to_user: str = Field(index=True)
+    text: str = Field(sa_type=Text)
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AwayPeriod(SQLModel, table=True):
+    """A person away (alerts for their leads go to their team lead meanwhile)."""
+
+    __tablename__ = "away_period"
+    id: int | None = Field(default=None, primary_key=True)
+    user: str = Field(index=True)
+    start_at: datetime = Field(sa_type=UTCDateTime)
+    end_at: datetime | None = _instant()
+    created_by: str
+    created_at: datetime = Field(sa_type=UTCDateTime)
