@@ -27,7 +27,7 @@ class Strict(BaseModel):
 def _exact_decimal(value: Any) -> Any:
     # YAML gives 0.3 as a binary float; go through its shortest repr so the chain stays exact.
     if isinstance(value, bool):
-        raise ValueError("expected a number, not true/false")
+        raise ValueError("expected a number such as 0.25 or 1200000, not true/false")
     if isinstance(value, float):
         return Decimal(repr(value))
     return value
@@ -35,7 +35,10 @@ def _exact_decimal(value: Any) -> Any:
 
 def _rate(value: Decimal) -> Decimal:
     if not (0 < value <= 1):
-        raise ValueError(f"a rate is a share between 0 (excluded) and 1, e.g. 0.25; got {value}")
+        hint = f"; if you mean {value}%, write {value / 100}" if 1 < value <= 100 else ""
+        raise ValueError(
+            f"a rate is a share between 0 (excluded) and 1, e.g. 0.25; got {value}{hint}"
+        )
     return value
 
 
@@ -45,13 +48,32 @@ def _positive(value: Decimal) -> Decimal:
     return value
 
 
-def _check_duration(value: str) -> str:
+def _check_duration(value: Any) -> Any:
+    # Before the str check, so `within: 4` is told how to write a duration, not "expected text".
+    if value is None:
+        raise ValueError("has no value; write a duration such as 30m, 4h or 2d")
     parse_duration(value)
     return value
 
 
-def _check_clock(value: str) -> str:
+def _check_clock(value: Any) -> Any:
+    if value is None:
+        raise ValueError('has no value; write a time of day in quotes, e.g. "08:00"')
     parse_clock(value)
+    return value
+
+
+def _check_currency(value: Any) -> Any:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Z]{3}", value):
+        hint = (
+            f"; did you mean {value.upper()!r}?"
+            if isinstance(value, str) and re.fullmatch(r"[A-Za-z]{3}", value)
+            else ""
+        )
+        raise ValueError(
+            f"{value!r} is not a currency code; write its three upper-case letters "
+            f"(ISO 4217), e.g. USD or EUR{hint}"
+        )
     return value
 
 
@@ -88,8 +110,8 @@ def _slack_channel(value: str) -> str:
 Number = Annotated[Decimal, BeforeValidator(_exact_decimal)]
 Rate = Annotated[Decimal, BeforeValidator(_exact_decimal), AfterValidator(_rate)]
 Money = Annotated[Decimal, BeforeValidator(_exact_decimal), AfterValidator(_positive)]
-DurationText = Annotated[str, AfterValidator(_check_duration)]
-ClockText = Annotated[str, AfterValidator(_check_clock)]
+DurationText = Annotated[str, BeforeValidator(_check_duration)]
+ClockText = Annotated[str, BeforeValidator(_check_clock)]
 Identifier = Annotated[str, AfterValidator(_identifier)]
 SlackUser = Annotated[str, AfterValidator(_slack_user)]
 SlackChannel = Annotated[str, AfterValidator(_slack_channel)]
@@ -143,8 +165,12 @@ class Kpi(Strict):
 
 def _check_country(value: str) -> str:
     if value not in supported_countries():
+        hint = (
+            f"; did you mean {value.upper()!r}?" if value.upper() in supported_countries() else ""
+        )
         raise ValueError(
-            f"{value!r} is not a country the holidays package knows (ISO code, e.g. US)"
+            f"{value!r} is not a country the holidays package knows; write its ISO 3166 "
+            f"two-letter code, e.g. US, DE or GB{hint}"
         )
     return value
 
@@ -211,33 +237,40 @@ class Channels(Strict):
     wins: SlackChannel
 
 
-_WEEKLY = re.compile(r"^(?P<day>mon|tue|wed|thu|fri|sat|sun) (?P<clock>\S+)$")
-_MONTHLY = re.compile(r"^(?P<day>\d{1,2}|last) (?P<clock>\S+)$")
-
-
-def _check_weekly(value: str) -> str:
-    match = _WEEKLY.match(value.strip())
-    if not match:
+def _slot(value: Any, what: str, example: str) -> tuple[str, str]:
+    """Split a schedule slot into its day and its `HH:MM` time, or say how to write it."""
+    parts = value.split() if isinstance(value, str) else []
+    if len(parts) != 2:
+        raise ValueError(f"{value!r} is not a {what}; {example}")
+    try:
+        parse_clock(parts[1])
+    except ValueError:
         raise ValueError(
-            f"{value!r} is not a weekly slot; write a weekday and a time, e.g. 'mon 09:00'"
-        )
-    parse_clock(match["clock"])
-    return value
+            f"{value!r}: {parts[1]!r} is not a time of day (HH:MM, 24-hour clock); {example}"
+        ) from None
+    return parts[0], parts[1]
 
 
-def _check_monthly(value: str) -> str:
-    match = _MONTHLY.match(value.strip())
-    if not match or (match["day"] != "last" and not 1 <= int(match["day"]) <= 28):
-        raise ValueError(
-            f"{value!r} is not a monthly slot; write a day 1-28 (or last) and a time, e.g. '1 09:00'"
-        )
-    parse_clock(match["clock"])
-    return value
+def _check_weekly(value: Any) -> str:
+    example = "write a weekday (mon, tue, wed, thu, fri, sat or sun) and a time, e.g. 'mon 09:00'"
+    day, clock = _slot(value, "weekly slot", example)
+    if day not in WEEKDAYS:
+        raise ValueError(f"{value!r}: {day!r} is not a weekday; {example}")
+    return f"{day} {clock}"
+
+
+def _check_monthly(value: Any) -> str:
+    example = "write a day of the month 1-28 (or last) and a time, e.g. '1 09:00' or 'last 17:00'"
+    day, clock = _slot(value, "monthly slot", example)
+    if day != "last" and not (day.isdigit() and 1 <= int(day) <= 28):
+        why = "is not in every month" if day.isdigit() and int(day) > 28 else "is not a day"
+        raise ValueError(f"{value!r}: day {day!r} {why}; {example}")
+    return f"{day} {clock}"
 
 
 class Schedule(Strict):
-    weekly_digest: Annotated[str, AfterValidator(_check_weekly)] = "mon 09:00"
-    monthly_report: Annotated[str, AfterValidator(_check_monthly)] = "1 09:00"
+    weekly_digest: Annotated[str, BeforeValidator(_check_weekly)] = "mon 09:00"
+    monthly_report: Annotated[str, BeforeValidator(_check_monthly)] = "1 09:00"
     check_every: DurationText = "5m"
     sync_every: DurationText = "15m"
 
@@ -279,7 +312,7 @@ class Agreement(Strict):
     name: Annotated[str, Field(min_length=1)]
     period: Period
     timezone: Annotated[str, AfterValidator(_check_zone)]
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    currency: Annotated[str, BeforeValidator(_check_currency)]
     revenue_goal: Money
     average_deal_size: Money
     teams: dict[Identifier, Team] = Field(min_length=1)

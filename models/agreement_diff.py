@@ -2,67 +2,90 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from typing import Any
 
-_NATURAL_KEYS = ("stage", "id", "name")
+# Items of a list of mappings are matched by the first of these that names each one uniquely,
+# so a stage moved or inserted shows as that, not as every later stage changing. `stage` comes
+# last: a follow-up rule has one too, but its name is what identifies it.
+_NATURAL_KEYS = ("id", "name", "stage")
 
 
 def diff_documents(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
-    """One line per changed, added (`+`) or removed (`-`) leaf; empty when nothing changed."""
+    """One line per changed value, added (`+`) or removed (`-`) part; empty when nothing changed.
+
+    Lines follow the new document's order; a list whose items were only reordered says so
+    (`funnel: order a, b -> b, a`), since order is meaning in the funnel.
+    """
     if old is None:
         return ["first version"]
-    before, after = _flatten(old), _flatten(new)
-    lines = []
-    for path in sorted(before.keys() | after.keys(), key=_order(new, old)):
-        if path not in after:
-            lines.append(f"- {path}: {_show(before[path])}")
-        elif path not in before:
-            lines.append(f"+ {path}: {_show(after[path])}")
-        elif before[path] != after[path]:
-            lines.append(f"{path}: {_show(before[path])} -> {_show(after[path])}")
-    return lines
+    return list(_diff(old, new, ""))
 
 
-def _order(*docs: dict[str, Any]) -> Any:
-    tops = [key for doc in docs for key in doc]
+def _diff(old: Any, new: Any, path: str) -> Iterator[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        yield from _diff_mappings(old, new, path)
+        return
+    if isinstance(old, list) and isinstance(new, list):
+        key = _natural_key(old, new)
+        if key is not None:
+            yield from _diff_keyed(old, new, key, path)
+            return
+    if old != new:
+        yield f"{path}: {_show(old)} -> {_show(new)}"
 
-    def key(path: str) -> tuple[int, str]:
-        top = path.split(".")[0].split("[")[0]
-        return (tops.index(top) if top in tops else len(tops), path)
 
-    return key
+def _diff_mappings(old: dict[str, Any], new: dict[str, Any], path: str) -> Iterator[str]:
+    for key in [*new, *(k for k in old if k not in new)]:
+        here = f"{path}.{key}" if path else str(key)
+        if key not in old:
+            yield f"+ {here}: {_show(new[key])}"
+        elif key not in new:
+            yield f"- {here}: {_show(old[key])}"
+        else:
+            yield from _diff(old[key], new[key], here)
 
 
-def _flatten(node: Any, path: str = "") -> dict[str, Any]:
-    if isinstance(node, dict):
-        if not node and path:
-            return {path: {}}
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            out.update(_flatten(value, f"{path}.{key}" if path else str(key)))
-        return out
-    if isinstance(node, list):
-        if not node:
-            return {path: []}
-        if all(isinstance(item, dict) for item in node):
-            for natural in _NATURAL_KEYS:
-                names = [item.get(natural) for item in node]
-                if all(isinstance(n, str) for n in names) and len(set(names)) == len(names):
-                    out = {}
-                    for name, item in zip(names, node, strict=True):
-                        out.update(_flatten(item, f"{path}[{name}]"))
-                    return out
-        if all(not isinstance(item, dict | list) for item in node):
-            return {path: node}
-        out = {}
-        for index, item in enumerate(node):
-            out.update(_flatten(item, f"{path}[{index}]"))
-        return out
-    return {path: node}
+def _diff_keyed(old: list[Any], new: list[Any], key: str, path: str) -> Iterator[str]:
+    before = {item[key]: item for item in old}
+    after = {item[key]: item for item in new}
+    kept_before = [name for name in before if name in after]
+    kept_after = [name for name in after if name in before]
+    if kept_before != kept_after:
+        yield f"{path}: order {', '.join(before)} -> {', '.join(after)}"
+    for name, item in after.items():
+        here = f"{path}[{name}]"
+        if name in before:
+            yield from _diff(before[name], item, here)
+        else:
+            yield f"+ {here}: {_show(item)}"
+    for name, item in before.items():
+        if name not in after:
+            yield f"- {path}[{name}]: {_show(item)}"
+
+
+def _natural_key(*lists: list[Any]) -> str | None:
+    """The field that names every item of these lists of mappings uniquely, if there is one."""
+    every = [item for items in lists for item in items]
+    if not every or not all(isinstance(item, dict) for item in every):
+        return None
+    for key in _NATURAL_KEYS:
+        names = [[item.get(key) for item in items] for items in lists]
+        if all(isinstance(n, str) for ns in names for n in ns) and all(
+            len(set(ns)) == len(ns) for ns in names
+        ):
+            return key
+    return None
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
+    """A value as YAML flow text, the way it is written in agreement files."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)

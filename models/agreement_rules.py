@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 
 from models.agreement import Agreement, supported_countries
@@ -24,12 +25,25 @@ def check_rules(agreement: Agreement) -> list[tuple[Loc, str]]:
 
 def _period(a: Agreement) -> Iterator[tuple[Loc, str]]:
     if a.period.end < a.period.start:
-        yield ("period", "end"), f"ends ({a.period.end}) before it starts ({a.period.start})"
+        yield (
+            ("period", "end"),
+            f"{a.period.end} is before the start ({a.period.start}); the end must be on or "
+            "after the start (both days are included)",
+        )
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _team(a: Agreement, team: str, loc: Loc) -> Iterator[tuple[Loc, str]]:
     if team not in a.teams:
-        yield loc, f"unknown team {team!r}; the teams are {', '.join(a.teams)}"
+        yield (
+            loc,
+            f"unknown team {team!r}; the teams are {', '.join(a.teams)}"
+            + _did_you_mean(team, list(a.teams)),
+        )
 
 
 def _funnel(a: Agreement) -> Iterator[tuple[Loc, str]]:
@@ -48,16 +62,26 @@ def _funnel(a: Agreement) -> Iterator[tuple[Loc, str]]:
             above = a.funnel[index - 1].stage
             yield (
                 ("funnel", index, "rate"),
-                f"is required: the expected conversion from {above!r} into {stage.stage!r}",
+                f"is required: the expected conversion from {above!r} into {stage.stage!r}, "
+                "e.g. rate: 0.25",
             )
 
 
 def _kpis(a: Agreement) -> Iterator[tuple[Loc, str]]:
-    taken = set(a.stage_names) | {f"{name}_rate" for name in a.stage_names}
+    taken = {f"{name}_rate" for name in a.stage_names}
     seen: set[str] = set()
     for index, kpi in enumerate(a.kpis):
-        if kpi.id in taken:
-            yield ("kpis", index, "id"), f"{kpi.id!r} is already a funnel KPI; choose another id"
+        if kpi.id in a.stage_names:
+            yield (
+                ("kpis", index, "id"),
+                f"{kpi.id!r} is the funnel stage's own KPI (its count); choose another id",
+            )
+        elif kpi.id in taken:
+            yield (
+                ("kpis", index, "id"),
+                f"{kpi.id!r} is the conversion-rate KPI of funnel stage "
+                f"{kpi.id.removesuffix('_rate')!r}; choose another id",
+            )
         elif kpi.id in seen:
             yield ("kpis", index, "id"), f"{kpi.id!r} is used twice; KPI ids must be unique"
         seen.add(kpi.id)
@@ -66,21 +90,29 @@ def _kpis(a: Agreement) -> Iterator[tuple[Loc, str]]:
 
 def _hours(a: Agreement) -> Iterator[tuple[Loc, str]]:
     hours = a.business_hours
-    if len(set(hours.days)) != len(hours.days):
-        yield ("business_hours", "days"), "lists a day twice"
+    for index, day in enumerate(hours.days):
+        if day in hours.days[:index]:
+            yield ("business_hours", "days", index), f"{day!r} is listed twice; list each day once"
     if hours.closing <= hours.opening:
         yield (
             ("business_hours", "end"),
-            f"closes ({hours.end}) at or before it opens ({hours.start})",
+            f"{hours.end} is not after the start ({hours.start}); business hours end later "
+            'the same day, e.g. start: "08:00", end: "17:00"',
         )
     if hours.holidays and hours.holidays.subdivision is not None:
         known = supported_countries().get(hours.holidays.country, [])
-        if hours.holidays.subdivision not in known:
+        subdivision = hours.holidays.subdivision
+        if subdivision not in known:
+            if subdivision.upper() in known:
+                hint = f"; did you mean {subdivision.upper()!r}?"
+            elif known:
+                hint = f"; write one of its codes, e.g. {', '.join(known[:5])}"
+            else:
+                hint = "; it has none, so leave subdivision out"
             yield (
                 ("business_hours", "holidays", "subdivision"),
-                f"{hours.holidays.subdivision!r} is not a subdivision of "
-                f"{hours.holidays.country} the holidays package knows"
-                + (f" (e.g. {', '.join(known[:5])})" if known else "; leave it out"),
+                f"{subdivision!r} is not a subdivision of {hours.holidays.country} "
+                f"the holidays package knows{hint}",
             )
 
 
@@ -97,7 +129,8 @@ def _followup(a: Agreement) -> Iterator[tuple[Loc, str]]:
         if rule.stage not in a.stage_names:
             yield (
                 ("followup", index, "stage"),
-                f"unknown stage {rule.stage!r}; the funnel has {', '.join(a.stage_names)}",
+                f"unknown stage {rule.stage!r}; the funnel has {', '.join(a.stage_names)}"
+                + _did_you_mean(rule.stage, a.stage_names),
             )
         within = parse_duration(rule.within).total_minutes(day)
         if (
@@ -106,7 +139,8 @@ def _followup(a: Agreement) -> Iterator[tuple[Loc, str]]:
         ):
             yield (
                 ("followup", index, "warn_before"),
-                f"{rule.warn_before} must be shorter than within ({rule.within})",
+                f"{rule.warn_before} is not shorter than within ({rule.within}); the warning "
+                "comes that long before the deadline, so it must be shorter, e.g. 1h for 4h",
             )
         if (
             rule.escalate_after is not None
@@ -114,7 +148,8 @@ def _followup(a: Agreement) -> Iterator[tuple[Loc, str]]:
         ):
             yield (
                 ("followup", index, "escalate_after"),
-                f"{rule.escalate_after} must not be shorter than within ({rule.within})",
+                f"{rule.escalate_after} is shorter than within ({rule.within}); escalation "
+                "counts from the hand-off too, so it must be at least as long, e.g. 8h for 4h",
             )
 
 
@@ -132,5 +167,6 @@ def _sources(a: Agreement) -> Iterator[tuple[Loc, str]]:
                 if stage not in a.stage_names:
                     yield (
                         ("sources", index, "stages", stage),
-                        f"unknown funnel stage {stage!r}; the funnel has {', '.join(a.stage_names)}",
+                        f"unknown funnel stage {stage!r}; the funnel has "
+                        f"{', '.join(a.stage_names)}" + _did_you_mean(stage, a.stage_names),
                     )

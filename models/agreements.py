@@ -87,13 +87,17 @@ async def version_in_force(session: AsyncSession, at: datetime) -> AgreementVers
 
     Among versions applied at or before `at` (all versions, if none was applied yet, so history
     can be evaluated before the bot was set up), the latest applied one whose period covers
-    `at`'s date in its own time zone; failing that, the latest applied one.
+    `at`'s date in its own time zone; failing that, the latest applied by `at`, or else the first.
     """
     versions = await history(session)
-    applied = [v for v in versions if v.applied_at <= at] or versions
-    covering = [v for v in applied if v.period_start <= local_date(at, v.timezone) <= v.period_end]
-    chosen = covering or applied
-    return chosen[-1] if chosen else None
+    applied = [v for v in versions if v.applied_at <= at]
+    pool = applied or versions
+    covering = [v for v in pool if v.period_start <= local_date(at, v.timezone) <= v.period_end]
+    if covering:
+        return covering[-1]
+    if applied:
+        return applied[-1]
+    return versions[0] if versions else None
 
 
 def local_date(at: datetime, timezone: str) -> date:

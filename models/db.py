@@ -28,7 +28,7 @@ def async_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ValueError(f"{url!r} is not a database URL; e.g. sqlite:///./slabot.db") from None
+        raise ValueError("is not a database URL; e.g. sqlite:///./slabot.db") from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql", "postgres"):
         raise ValueError(f"unsupported database {backend!r}; use sqlite:/// or postgresql://")

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.errors import BadInput
+from bot.errors import BadInput, NotReady
 from bot.settings import Settings, SettingsError, load_settings
 from models.db import create_engine, upgrade
 
@@ -39,7 +40,14 @@ async def open_store(config: Settings) -> AsyncIterator[AsyncEngine]:
     """The store, migrated to the latest schema, closed when the block ends."""
     engine = create_engine(config.database_url)
     try:
-        await upgrade(engine)
+        try:
+            await upgrade(engine)
+        except (OSError, SQLAlchemyError) as exc:
+            where = engine.url.render_as_string(hide_password=True)
+            cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise NotReady(
+                f"cannot open the store at {where}: {cause}; check SLABOT_DATABASE_URL"
+            ) from exc
         yield engine
     finally:
         await engine.dispose()
