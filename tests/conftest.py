@@ -173,3 +173,15 @@ def sqlite_cli(
     """Runs `slabot ARGS…` in-process against this test's SQLite store only."""
     cli_env.setenv("SLABOT_DATABASE_URL", sqlite_url)
     return _runner(capsys)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """`slabot run` configures the root logger; give the next test the logger it had."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import traceback
 
-from bot.cli import agreement, plan, store  # noqa: F401  (they register their commands)
+from bot.cli import agreement, plan, run, store, sync  # noqa: F401  (they register their commands)
 from bot.cli.app import app
 from bot.cli.common import errors
 from bot.errors import BadInput, NotReady
@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> None:
         errors.print(str(exc), markup=False)
         sys.exit(2)
     except NotReady as exc:
-        errors.print(str(exc), markup=False)
+        if debug:
+            traceback.print_exc()
+        errors.print(f"error: {exc}", markup=False)
         sys.exit(1)
     except Exception as exc:
         if debug:
