@@ -1,0 +1,90 @@
+"""Migrations build the whole schema on an empty store, match the models, and go down cleanly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+from models.db import alembic_config, create_engine, current_revision, downgrade, upgrade
+from tests.conftest import CLI, create_pg_database, drop_pg_database
+
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store with nothing in it at all (no schema)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    url = create_pg_database()
+    yield url
+    drop_pg_database(url)
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+def _diff(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, SQLModel.metadata))
+
+
+async def test_upgrade_builds_every_table_and_matches_the_models(empty_url: str) -> None:
+    engine = create_engine(empty_url)
+    try:
+        assert await current_revision(engine) is None
+        await upgrade(engine)
+        assert await current_revision(engine) == HEAD
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(_tables)
+            assert set(SQLModel.metadata.tables) <= tables
+            assert await connection.run_sync(_diff) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_twice_is_harmless_and_downgrade_removes_everything(empty_url: str) -> None:
+    engine = create_engine(empty_url)
+    try:
+        await upgrade(engine)
+        await upgrade(engine)
+        await downgrade(engine, "base")
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_tables) <= {"alembic_version"}
+        await upgrade(engine)
+        assert await current_revision(engine) == HEAD
+    finally:
+        await engine.dispose()
+
+
+def test_db_upgrade_command(
+    cli_env: pytest.MonkeyPatch, empty_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import _runner
+
+    cli_env.setenv("SLABOT_DATABASE_URL", empty_url)
+    run: CLI = _runner(capsys)
+    first = run("db", "upgrade")
+    assert first.code == 0, first.err
+    assert f"migration {HEAD}" in first.out
+    assert run("db", "upgrade").code == 0
+
+
+def test_unreachable_database_is_one_line_exit_1(
+    sqlite_cli: CLI, cli_env: pytest.MonkeyPatch
+) -> None:
+    cli_env.setenv("SLABOT_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    result = sqlite_cli("db", "upgrade")
+    assert result.code == 1
+    assert result.err.startswith("error: ")
+    assert "Traceback" not in result.err
