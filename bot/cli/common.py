@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
@@ -20,7 +21,15 @@ from models.db import create_engine, upgrade
 
 T = TypeVar("T")
 
-console = Console(highlight=False, soft_wrap=True)
+
+def _width() -> int | None:
+    # On a terminal rich measures it; in a pipe or a file a table should not be cut at 80.
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return None
+    return 200
+
+
+console = Console(highlight=False, soft_wrap=True, width=_width())
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

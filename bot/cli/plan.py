@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.table import Table
 
 from bot.cli.agreement import NO_AGREEMENT
@@ -60,22 +63,37 @@ def plan_command(
         print_json(plan_json(plan))
         return
     months = list(plan.stages[0].per_month)
-    table = Table(title=f"{plan.agreement}: {plan.start} to {plan.end}")
-    table.add_column("stage")
-    table.add_column("team")
-    table.add_column("rate", justify="right")
-    table.add_column("target", justify="right", style="bold")
-    for month in months:
-        table.add_column(month, justify="right")
-    for s in plan.stages:
-        rate = (
-            f"{s.rate:.0%}"
-            if s.rate is not None and s.rate * 100 % 1 == 0
-            else (f"{s.rate:.2%}" if s.rate is not None else "")
+    one_year = plan.start.year == plan.end.year
+    header = ["stage", "team", "rate", "target"] + [
+        date.fromisoformat(f"{m}-01").strftime("%b" if one_year else "%b %y") for m in months
+    ]
+    rows = [
+        [
+            s.stage,
+            s.team,
+            _percent(s.rate),
+            f"{s.target:,}",
+            *(f"{s.per_month[m]:,}" for m in months),
+        ]
+        for s in plan.stages
+    ]
+    table = Table(
+        title=f"{plan.agreement}: {plan.start} to {plan.end}",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 0, 0, 1),
+    )
+    for index, name in enumerate(header):
+        width = max(len(name), *(len(row[index]) for row in rows))
+        table.add_column(
+            name,
+            justify="left" if index < 2 else "right",
+            no_wrap=True,
+            min_width=width,
+            style="bold" if name == "target" else None,
         )
-        table.add_row(
-            s.stage, s.team, rate, f"{s.target:,}", *(f"{s.per_month[m]:,}" for m in months)
-        )
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     console.print(
         f"Revenue goal {agreement.revenue_goal:,} {agreement.currency} / "
@@ -83,6 +101,12 @@ def plan_command(
         f"{plan.stages[-1].stage}; each stage above divides by its rate, rounded up.",
         markup=False,
     )
+
+
+def _percent(rate: Decimal | None) -> str:
+    if rate is None:
+        return ""
+    return f"{rate:.0%}" if rate * 100 % 1 == 0 else f"{rate:.2%}"
 
 
 def _in_force(at: str | None) -> Agreement:
