@@ -5,13 +5,15 @@ Pure functions: the store gives `LeadFacts`, the caller gives the instant `at`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import BusinessClock
-from models.agreement import FollowupRule
+from models.agreement import Agreement, FollowupRule
 from models.durations import parse_duration
 
 OPEN_STATES = ("pending", "due_soon", "breached", "escalated", "snoozed")
@@ -88,18 +90,42 @@ def rule_times(clock: BusinessClock, rule: FollowupRule, handed_off_at: datetime
     )
 
 
+def rule_key(agreement: Agreement, rule: FollowupRule) -> str:
+    """A fingerprint of everything a rule's deadlines depend on (rule, hours, zone, holidays)."""
+    basis = {
+        "rule": rule.model_dump(mode="json", include={"within", "warn_before", "escalate_after"}),
+        "hours": agreement.business_hours.model_dump(mode="json"),
+        "timezone": agreement.timezone,
+    }
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+
+
+def responsible_team(agreement: Agreement, rule: FollowupRule) -> str:
+    """The team that owes the follow-up: the one owning the stage after the hand-off stage."""
+    names = agreement.stage_names
+    index = names.index(rule.stage)
+    following = agreement.funnel[index + 1] if index + 1 < len(names) else agreement.funnel[index]
+    return following.team
+
+
 def evaluate(
-    clock: BusinessClock, rule: FollowupRule, facts: LeadFacts, at: datetime
+    clock: BusinessClock,
+    rule: FollowupRule,
+    facts: LeadFacts,
+    at: datetime,
+    times: RuleTimes | None = None,
 ) -> LeadStatus | None:
     """The lead's state at `at`; None when it had not been handed off yet.
 
     A touch or disqualification recorded after `at` is ignored (the instant decides). A lead
     disqualified before its deadline leaves the rule's compliance; one disqualified after it
     breached still counts as a miss. A snooze mutes alerts but never moves the deadline.
+    `times` may come from the store (computed earlier for the same hand-off and rule).
     """
     if facts.handed_off_at > at:
         return None
-    times = rule_times(clock, rule, facts.handed_off_at)
+    if times is None:
+        times = rule_times(clock, rule, facts.handed_off_at)
     touched = facts.first_touch_at is not None and facts.first_touch_at <= at
     flags: tuple[str, ...] = ()
     if touched:
@@ -152,18 +178,22 @@ def evaluate(
 
 
 def compliance(rule: FollowupRule, statuses: Iterable[LeadStatus]) -> Compliance:
-    """met / due over the given statuses; error budget = floor((1 - target) * due) misses."""
+    """met / due over the given statuses (see `compliance_of`)."""
     due = met = 0
     for status in statuses:
         if status.counts_as_due:
             due += 1
             met += status.counts_as_met
+    return compliance_of(rule, due=due, met=met)
+
+
+def compliance_of(rule: FollowupRule, *, due: int, met: int) -> Compliance:
+    """met / due; error budget = floor((1 - target) * due) misses, in exact decimals."""
     missed = due - met
-    target = float(rule.target)
     budget = math.floor((1 - rule.target) * due)
     return Compliance(
         rule=rule.name,
-        target=target,
+        target=float(rule.target),
         due=due,
         met=met,
         missed=missed,

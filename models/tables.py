@@ -164,13 +164,28 @@ class MetricValueHistory(SQLModel, table=True):
 
 
 class FollowupState(SQLModel, table=True):
-    """Where a lead stands on a follow-up rule, and what the bot has already said about it."""
+    """A lead's hand-off on one follow-up rule: its deadlines, last known state, people's actions.
+
+    The instants are computed once per hand-off (business time) and kept, so candidates are
+    selected in SQL by deadline; `rule_key` says which rule and business hours they came from,
+    and a row whose key or hand-off no longer matches is computed again.
+    """
 
     __tablename__ = "followup_state"
-    __table_args__ = (UniqueConstraint("rule", "lead_id"),)
+    __table_args__ = (
+        UniqueConstraint("rule", "lead_id"),
+        Index("ix_followup_state_rule_warn_at", "rule", "warn_at"),
+        Index("ix_followup_state_rule_deadline", "rule", "deadline"),
+        Index("ix_followup_state_rule_handed_off_at", "rule", "handed_off_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     rule: str
     lead_id: int = Field(foreign_key="lead.id", ondelete="CASCADE")
+    rule_key: str = Field(max_length=64)
+    handed_off_at: datetime = Field(sa_type=UTCDateTime)
+    warn_at: datetime = Field(sa_type=UTCDateTime)
+    deadline: datetime = Field(sa_type=UTCDateTime)
+    escalate_at: datetime | None = _instant()
     state: str = Field(index=True)
     alerted_level: str | None = None
     snoozed_until: datetime | None = _instant()
