@@ -78,14 +78,14 @@ def period_start(agreement: Agreement) -> datetime:
     return datetime.combine(agreement.period.start, time(0), agreement.zone)
 
 
-async def run_check(session: AsyncSession, agreement: Agreement, *, at: datetime) -> CheckResult:
-    """Evaluate every follow-up rule at `at`, record state changes, and plan the alerts."""
-    clock = BusinessClock.of(agreement)
-    people = await _slack_ids(session)
-    away = await _away(session, at)
-    result = CheckResult(at=at)
+async def refresh_all_deadlines(
+    session: AsyncSession, agreement: Agreement, *, at: datetime, clock: BusinessClock | None = None
+) -> int:
+    """Keep deadlines for every hand-off of every rule (new or stale ones only)."""
+    clock = clock or BusinessClock.of(agreement)
+    done = 0
     for rule in agreement.followup:
-        await refresh_deadlines(
+        done += await refresh_deadlines(
             session,
             rule=rule.name,
             stage=rule.stage,
@@ -93,6 +93,17 @@ async def run_check(session: AsyncSession, agreement: Agreement, *, at: datetime
             timer=partial(rule_times, clock, rule),
             at=at,
         )
+    return done
+
+
+async def run_check(session: AsyncSession, agreement: Agreement, *, at: datetime) -> CheckResult:
+    """Evaluate every follow-up rule at `at`, record state changes, and plan the alerts."""
+    clock = BusinessClock.of(agreement)
+    people = await _slack_ids(session)
+    away = await _away(session, at)
+    result = CheckResult(at=at)
+    await refresh_all_deadlines(session, agreement, at=at, clock=clock)
+    for rule in agreement.followup:
         changes: dict[int, str] = {}
         for candidate in await attention(session, rule=rule.name, at=at):
             status = evaluate(clock, rule, candidate.facts, at, candidate.times)

@@ -159,9 +159,14 @@ async def record_states(
 
 
 async def compliance_counts(
-    session: AsyncSession, *, rule: str, start: datetime, at: datetime
+    session: AsyncSession,
+    *,
+    rule: str,
+    start: datetime,
+    at: datetime,
+    until: datetime | None = None,
 ) -> tuple[int, int]:
-    """(due, met) of the hand-offs in [start, at], as `bot.followup.evaluate` counts them."""
+    """(due, met) at `at` of the hand-offs in [start, until or at], as `evaluate` counts them."""
     touched = and_(col(Lead.first_touch_at).is_not(None), col(Lead.first_touch_at) <= at)
     early_out = and_(
         col(Lead.disqualified_at).is_not(None),
@@ -181,7 +186,7 @@ async def compliance_counts(
             .where(
                 col(FollowupState.rule) == rule,
                 col(FollowupState.handed_off_at) >= start,
-                col(FollowupState.handed_off_at) <= at,
+                col(FollowupState.handed_off_at) <= min(at, until or at),
             )
         )
     ).one()

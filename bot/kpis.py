@@ -20,8 +20,8 @@ Pure: callers pass counts and sums (`models.kpi_queries`) and `at`/`today`. Deci
 - Forecast = actual / elapsed days (today included) x period days, only for a window starting
   at the period's start. Revenue: the goal is pro-rated exactly (money: no rounding up).
 - Revenue at risk = open breached leads x observed conversion down to the bottom stage (each
-  step count(lower) / count(upper) to date, capped at 1; the agreed rate where the upper stage
-  counted 0) x average deal size, rounded to the cent.
+  step count(lower) / count(upper) to date, capped at 1; the agreed rate where either counted
+  0, i.e. nothing observed yet) x average deal size, rounded to the cent.
 """
 
 from __future__ import annotations
@@ -337,13 +337,17 @@ def revenue_kpi(
 def downstream_conversion(
     agreement: Agreement, counts: Mapping[str, int], from_stage: str
 ) -> Fraction:
-    """Observed conversion from `from_stage` down to the funnel's bottom stage (1 at the bottom)."""
+    """Observed conversion from `from_stage` down to the funnel's bottom stage (1 at the bottom).
+
+    A step with nothing observed yet (no leads above, or none converted so far) uses the agreed
+    rate: early in a period a zero would say no revenue is ever at risk.
+    """
     index = agreement.stage_names.index(from_stage)  # ValueError for a stage not in the funnel
     product = Fraction(1)
     for upper, lower in pairwise(agreement.funnel[index:]):
-        top = counts.get(upper.stage, 0)
+        top, converted = counts.get(upper.stage, 0), counts.get(lower.stage, 0)
         assert lower.rate is not None  # every stage below the top has a rate
-        step = Fraction(counts.get(lower.stage, 0), top) if top else Fraction(lower.rate)
+        step = Fraction(converted, top) if top and converted else Fraction(lower.rate)
         product *= min(step, Fraction(1))
     return product
 

@@ -282,3 +282,34 @@ async def test_hand_off_off_hours(engine: AsyncEngine, hour: str) -> None:
     (status,) = result.leads
     expected = local("2027-03-08 12:00") if hour == "07:59" else local("2027-03-09 12:00")
     assert status.times.deadline == expected
+
+
+async def test_compliance_of_any_window(engine: AsyncEngine) -> None:
+    from bot.followup_store import compliance_counts
+
+    await store_agreement(engine)
+    await store_leads(
+        engine,
+        [
+            mql("W1", "2027-03-01 10:00", "2027-03-01 11:00"),  # met, week 9
+            mql("W2", "2027-03-02 10:00", "2027-03-03 11:00"),  # late, week 9
+            mql("W3", "2027-03-08 10:00", "2027-03-08 11:00"),  # met, week 10
+        ],
+    )
+    await check(engine, local("2027-03-12 12:00"))
+    async with session_scope(engine) as session:
+        week9 = await compliance_counts(
+            session,
+            rule="mql-first-touch",
+            start=local("2027-03-01 00:00"),
+            at=local("2027-03-12 12:00"),
+            until=local("2027-03-07 23:59"),
+        )
+        week10 = await compliance_counts(
+            session,
+            rule="mql-first-touch",
+            start=local("2027-03-08 00:00"),
+            at=local("2027-03-12 12:00"),
+        )
+    assert week9 == (2, 1)
+    assert week10 == (1, 1)

@@ -12,6 +12,7 @@ from bot.check import CheckResult, run_check
 from bot.cli.agreement import NO_AGREEMENT
 from bot.cli.app import app
 from bot.cli.common import console, open_store, parse_at, print_json, run, settings
+from bot.cli.status import budget
 from bot.errors import NotReady
 from bot.humanize import percent, span
 from models.agreement import Agreement
@@ -116,11 +117,7 @@ def _print(agreement: Agreement, result: CheckResult, dry_run: bool) -> None:
     console.print(f"Follow-up at {result.at.astimezone(zone):%Y-%m-%d %H:%M %Z}", markup=False)
     for rule in result.rules:
         c = rule.compliance
-        left = (
-            f"{c.budget_left} of {c.budget} misses left"
-            if c.budget_left >= 0
-            else (f"budget overspent by {-c.budget_left}")
-        )
+        left = budget(c)
         console.print(
             f"  {rule.rule}: {percent(c.ratio, 1)} met ({c.met}/{c.due}, target {percent(c.target)}), "
             f"{left}; open: "
