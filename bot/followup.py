@@ -9,7 +9,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import BusinessClock
@@ -72,6 +72,9 @@ class Compliance:
     ratio: float | None
     budget: int
     budget_left: int
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
 
 
 def rule_times(clock: BusinessClock, rule: FollowupRule, handed_off_at: datetime) -> RuleTimes:

@@ -179,15 +179,8 @@ def status_json(report: StatusReport) -> dict[str, Any]:
         },
         "followup": [
             {
-                "rule": r.rule,
+                **r.compliance.as_json(),
                 "stage": r.stage,
-                "due": r.compliance.due,
-                "met": r.compliance.met,
-                "missed": r.compliance.missed,
-                "ratio": r.compliance.ratio,
-                "target": r.compliance.target,
-                "budget": r.compliance.budget,
-                "budget_left": r.compliance.budget_left,
                 "open": r.open,
                 "breaching_next": r.breaching_next,
                 "breaching_until": r.horizon.isoformat(),

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from bot.cli.app import agreement_app
-from bot.cli.common import console, open_store, parse_at, print_json, run, settings
+from bot.cli.common import NO_AGREEMENT, console, open_store, parse_at, print_json, run, settings
 from bot.errors import BadInput, NotReady
 from models.agreement_loader import AgreementError, load_agreement
 from models.agreements import (
@@ -24,10 +24,6 @@ from models.agreements import (
 )
 from models.db import session_scope
 from models.tables import AgreementVersion
-
-NO_AGREEMENT = (
-    "No agreement yet: run `slabot agreement apply FILE` first (see examples/agreement.yaml)."
-)
 
 
 def _who(by: str | None) -> str:

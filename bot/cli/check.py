@@ -9,14 +9,19 @@ from rich.table import Table
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.check import CheckResult, run_check
-from bot.cli.agreement import NO_AGREEMENT
 from bot.cli.app import app
-from bot.cli.common import console, open_store, parse_at, print_json, run, settings
+from bot.cli.common import (
+    agreement_in_force,
+    console,
+    open_store,
+    parse_at,
+    print_json,
+    run,
+    settings,
+)
 from bot.cli.status import budget
-from bot.errors import NotReady
 from bot.humanize import percent, span
 from models.agreement import Agreement
-from models.agreements import agreement_of, version_in_force
 
 
 def check_json(result: CheckResult) -> dict[str, Any]:
@@ -39,19 +44,7 @@ def check_json(result: CheckResult) -> dict[str, Any]:
             }
             for s in result.leads
         ],
-        "compliance": [
-            {
-                "rule": r.rule,
-                "due": r.compliance.due,
-                "met": r.compliance.met,
-                "missed": r.compliance.missed,
-                "ratio": r.compliance.ratio,
-                "target": r.compliance.target,
-                "budget": r.compliance.budget,
-                "budget_left": r.compliance.budget_left,
-            }
-            for r in result.rules
-        ],
+        "compliance": [r.compliance.as_json() for r in result.rules],
         "counts": {r.rule: r.open for r in result.rules},
         "breaching_next": [
             {"rule": r.rule, "until": r.horizon.isoformat(), "leads": r.breaching_next}
@@ -94,10 +87,7 @@ def check_command(
             open_store(config) as engine,
             AsyncSession(engine, expire_on_commit=False) as session,
         ):
-            version = await version_in_force(session, when)
-            if version is None:
-                raise NotReady(NO_AGREEMENT)
-            agreement = agreement_of(version)
+            agreement = await agreement_in_force(session, when)
             result = await run_check(session, agreement, at=when)
             if dry_run:
                 await session.rollback()

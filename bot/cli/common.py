@@ -14,9 +14,12 @@ from typing import Any, TypeVar
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import BadInput, NotReady
 from bot.settings import Settings, SettingsError, load_settings
+from models.agreement import Agreement
+from models.agreements import agreement_of, version_in_force
 from models.db import create_engine, upgrade
 
 T = TypeVar("T")
@@ -60,6 +63,19 @@ async def open_store(config: Settings) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+NO_AGREEMENT = (
+    "No agreement yet: run `slabot agreement apply FILE` first (see examples/agreement.yaml)."
+)
+
+
+async def agreement_in_force(session: AsyncSession, at: datetime) -> Agreement:
+    """The agreement governing `at`, or NotReady saying how to store one."""
+    version = await version_in_force(session, at)
+    if version is None:
+        raise NotReady(NO_AGREEMENT)
+    return agreement_of(version)
 
 
 def parse_at(text: str | None, option: str = "--at") -> datetime:

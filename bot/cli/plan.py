@@ -10,14 +10,20 @@ import typer
 from rich import box
 from rich.table import Table
 
-from bot.cli.agreement import NO_AGREEMENT
 from bot.cli.app import app
-from bot.cli.common import console, open_store, parse_at, print_json, run, settings
-from bot.errors import BadInput, NotReady
+from bot.cli.common import (
+    agreement_in_force,
+    console,
+    open_store,
+    parse_at,
+    print_json,
+    run,
+    settings,
+)
+from bot.errors import BadInput
 from bot.funnel import Plan, reverse_funnel
 from models.agreement import Agreement
 from models.agreement_loader import AgreementError, load_agreement
-from models.agreements import agreement_of, version_in_force
 from models.db import session_scope
 
 
@@ -113,12 +119,8 @@ def _in_force(at: str | None) -> Agreement:
     config = settings()
     when = parse_at(at)
 
-    async def go() -> Agreement | None:
+    async def go() -> Agreement:
         async with open_store(config) as engine, session_scope(engine) as session:
-            version = await version_in_force(session, when)
-            return agreement_of(version) if version else None
+            return await agreement_in_force(session, when)
 
-    agreement = run(go())
-    if agreement is None:
-        raise NotReady(NO_AGREEMENT)
-    return agreement
+    return run(go())

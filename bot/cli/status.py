@@ -6,15 +6,21 @@ import typer
 from rich.table import Table
 
 from bot.check import refresh_all_deadlines
-from bot.cli.agreement import NO_AGREEMENT
 from bot.cli.app import app
-from bot.cli.common import console, open_store, parse_at, print_json, run, settings
-from bot.errors import BadInput, NotReady
+from bot.cli.common import (
+    agreement_in_force,
+    console,
+    open_store,
+    parse_at,
+    print_json,
+    run,
+    settings,
+)
+from bot.errors import BadInput
 from bot.followup import Compliance
 from bot.humanize import percent
 from bot.kpis import KpiResult
 from bot.status import StatusReport, build_status, status_json
-from models.agreements import agreement_of, version_in_force
 from models.db import session_scope
 
 COLOURS = {
@@ -39,10 +45,7 @@ def status_command(
     async def go() -> StatusReport:
         async with open_store(config) as engine:
             async with session_scope(engine) as session:
-                version = await version_in_force(session, when)
-                if version is None:
-                    raise NotReady(NO_AGREEMENT)
-                agreement = agreement_of(version)
+                agreement = await agreement_in_force(session, when)
                 if team is not None and team not in agreement.teams:
                     raise BadInput(
                         f"--team: unknown team {team!r}; the teams are {', '.join(agreement.teams)}"

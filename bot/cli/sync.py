@@ -11,11 +11,18 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 
-from bot.cli.agreement import NO_AGREEMENT
 from bot.cli.app import app
-from bot.cli.common import console, errors, open_store, parse_at, print_json, run, settings
-from bot.errors import BadInput, NotReady
-from models.agreements import agreement_of, version_in_force
+from bot.cli.common import (
+    agreement_in_force,
+    console,
+    errors,
+    open_store,
+    parse_at,
+    print_json,
+    run,
+    settings,
+)
+from bot.errors import BadInput
 from models.db import session_scope
 from scheduler.sync import Progress as ProgressCallback
 from scheduler.sync import SourceResult, UnknownSource, sync_sources
@@ -36,10 +43,7 @@ def sync_command(
     async def go() -> list[SourceResult]:
         async with open_store(config) as engine:
             async with session_scope(engine) as session:
-                version = await version_in_force(session, when)
-            if version is None:
-                raise NotReady(NO_AGREEMENT)
-            agreement = agreement_of(version)
+                agreement = await agreement_in_force(session, when)
             with _progress(enabled=console.is_terminal and not as_json) as progress:
                 try:
                     return await sync_sources(
