@@ -8,18 +8,15 @@ not UTF-8, empty, a wrong header) raises `CsvFileError` naming the file.
 from __future__ import annotations
 
 import csv
-import difflib
-import re
 from array import array
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import BinaryIO
 
-from models.agreement import REASON_CODES
 from models.ingest import DealRecord, LeadStageRecord, MetricRecord
+from scheduler.sources import csv_values as cells
+from scheduler.sources.csv_values import Invalid, Values
 
 METRICS_COLUMNS = (("date", "metric", "value"), ("team",))
 LEADS_COLUMNS = (
@@ -27,13 +24,6 @@ LEADS_COLUMNS = (
     ("disqualified_at", "reason"),
 )
 DEALS_COLUMNS = (("id", "owner_email", "amount", "stage", "created_at", "closed_won_at"), ())
-INSTANT_EXAMPLE = "2027-01-04T09:15:00-06:00"
-
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_AMOUNT = re.compile(r"-?\d+(\.\d+)?")
-_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +46,6 @@ class CsvFileError(ValueError):
         super().__init__(f"{file}:{line}: {message}" if line else f"{file}: {message}")
 
 
-class _Invalid(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        self.field, self.message = field, message
-
-
-Values = dict[str, str]
-
-
 def read_metrics(
     path: str | Path, *, teams: Collection[str] | None = None
 ) -> Iterator[MetricRecord | BadRow]:
@@ -74,11 +56,11 @@ def read_metrics(
             yield values
             continue
         try:
-            day = _day(values, "date")
-            metric = _identifier(values, "metric")
-            value = _number(values, "value")
-            team = _team(values, "team", teams)
-        except _Invalid as bad:
+            day = cells.day(values, "date")
+            metric = cells.identifier(values, "metric")
+            value = cells.number(values, "value")
+            team = cells.team(values, "team", teams)
+        except Invalid as bad:
             yield BadRow(line, bad.field, bad.message)
             continue
         days = seen.setdefault((metric, team), {})
@@ -100,14 +82,14 @@ def read_leads(path: str | Path, *, stages: Sequence[str]) -> Iterator[LeadStage
             yield values
             continue
         try:
-            lead_id = _required(values, "id", "the lead's id in the source")
-            owner = _email(values, "owner_email")
-            stage = _choice(values, "stage", stages, "a stage of the funnel")
-            entered_at = _instant(values, "entered_at")
-            first_touch_at = _optional_instant(values, "first_touch_at")
-            disqualified_at = _optional_instant(values, "disqualified_at")
-            reason = _reason(values, disqualified_at)
-        except _Invalid as bad:
+            lead_id = cells.required(values, "id", "the lead's id in the source")
+            owner = cells.email(values, "owner_email")
+            stage = cells.choice(values, "stage", stages, "a stage of the funnel")
+            entered_at = cells.instant(values, "entered_at")
+            first_touch_at = cells.optional_instant(values, "first_touch_at")
+            disqualified_at = cells.optional_instant(values, "disqualified_at")
+            reason = cells.reason(values, disqualified_at)
+        except Invalid as bad:
             yield BadRow(line, bad.field, bad.message)
             continue
         earlier = seen.line_of(lead_id, stage)
@@ -162,13 +144,13 @@ def read_deals(path: str | Path) -> Iterator[DealRecord | BadRow]:
             yield values
             continue
         try:
-            deal_id = _required(values, "id", "the deal's id in the source")
-            owner = _email(values, "owner_email")
-            amount = _amount(values, "amount")
+            deal_id = cells.required(values, "id", "the deal's id in the source")
+            owner = cells.email(values, "owner_email")
+            amount = cells.amount(values, "amount")
             stage = values["stage"] or None
-            created_at = _instant(values, "created_at")
-            closed_won_at = _optional_instant(values, "closed_won_at")
-        except _Invalid as bad:
+            created_at = cells.instant(values, "created_at")
+            closed_won_at = cells.optional_instant(values, "closed_won_at")
+        except Invalid as bad:
             yield BadRow(line, bad.field, bad.message)
             continue
         if deal_id in seen:
@@ -244,9 +226,9 @@ def _lines(handle: BinaryIO, file: str) -> Iterator[str]:
 
 
 def _header(
-    file: str, line: int, cells: list[str], required: tuple[str, ...], optional: tuple[str, ...]
+    file: str, line: int, titles: list[str], required: tuple[str, ...], optional: tuple[str, ...]
 ) -> list[str]:
-    names = [cell.lower() for cell in cells]
+    names = [title.lower() for title in titles]
     while names and not names[-1]:
         names.pop()  # trailing empty columns, as spreadsheets sometimes export them
     known = required + optional
@@ -258,7 +240,7 @@ def _header(
         elif names.index(name) != position - 1:
             problems.append(f"column {name!r} appears twice")
         elif name not in known:
-            close = _closest(name, [c for c in known if c not in names and c not in suggested])
+            close = cells.closest(name, [c for c in known if c not in names and c not in suggested])
             suggested.update(close)
             guess = f" (did you mean {close[0]!r}?)" if close else ""
             problems.append(f"column {name!r} is not known{guess}")
@@ -301,150 +283,3 @@ def _values(
             )
         cells = cells + [""] * (len(header) - len(cells))
     return dict(zip(header, cells, strict=True))
-
-
-# --- values -------------------------------------------------------------------------------------
-
-
-def _closest(value: str, choices: Sequence[str]) -> list[str]:
-    return difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
-
-
-def _guess(value: str, choices: Sequence[str]) -> str:
-    close = _closest(value, choices)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def _required(values: Values, column: str, what: str) -> str:
-    text = values[column]
-    if not text:
-        raise _Invalid(column, f"is empty; give {what}")
-    return text
-
-
-def _day(values: Values, column: str) -> date:
-    text = _required(values, column, "a date as YYYY-MM-DD, e.g. 2027-01-04")
-    try:
-        if not _DATE.fullmatch(text):
-            raise ValueError(text)
-        return date.fromisoformat(text)
-    except ValueError:
-        raise _Invalid(
-            column, f"{text!r} is not a date; write YYYY-MM-DD, e.g. 2027-01-04"
-        ) from None
-
-
-def _identifier(values: Values, column: str) -> str:
-    text = _required(values, column, "a name such as visits").lower()
-    if not _IDENTIFIER.fullmatch(text):
-        raise _Invalid(
-            column,
-            f"{text!r} must be lower-case letters, digits and _, starting with a letter (e.g. visits)",
-        )
-    return text
-
-
-def _number(values: Values, column: str) -> float:
-    text = _required(values, column, "a number, e.g. 182")
-    if not _NUMBER.fullmatch(text):
-        raise _Invalid(
-            column,
-            f"{text!r} is not a number; write digits with an optional . for decimals, e.g. 182 or 0.5",
-        )
-    return float(text)
-
-
-def _team(values: Values, column: str, teams: Collection[str] | None) -> str:
-    text = values.get(column, "").lower()
-    if text and teams is not None and text not in teams:
-        known = ", ".join(sorted(teams))
-        raise _Invalid(
-            column,
-            f"{text!r} is not a team of the agreement ({known}){_guess(text, sorted(teams))}",
-        )
-    return text
-
-
-def _choice(values: Values, column: str, choices: Sequence[str], what: str) -> str:
-    text = _required(values, column, what).lower()
-    if text not in choices:
-        raise _Invalid(
-            column, f"{text!r} is not {what} ({', '.join(choices)}){_guess(text, choices)}"
-        )
-    return text
-
-
-def _email(values: Values, column: str) -> str | None:
-    text = values[column].lower()
-    if not text:
-        return None
-    if not _EMAIL.fullmatch(text):
-        raise _Invalid(column, f"{text!r} is not an email address, e.g. ana@example.com")
-    return text
-
-
-def _instant(values: Values, column: str) -> datetime:
-    instant = _optional_instant(values, column)
-    if instant is None:
-        raise _Invalid(
-            column, f"is empty; give an ISO 8601 instant with offset, e.g. {INSTANT_EXAMPLE}"
-        )
-    return instant
-
-
-def _optional_instant(values: Values, column: str) -> datetime | None:
-    text = values.get(column, "")
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise _Invalid(
-            column, f"{text!r} is not an ISO 8601 instant; e.g. {INSTANT_EXAMPLE}"
-        ) from None
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise _Invalid(
-            column,
-            f"{text!r} has no UTC offset; add one, e.g. {INSTANT_EXAMPLE} (or Z for UTC)",
-        )
-    return value.astimezone(UTC)
-
-
-def _reason(values: Values, disqualified_at: datetime | None) -> str | None:
-    text = values.get("reason", "").lower()
-    codes = ", ".join(REASON_CODES)
-    if not text:
-        if disqualified_at is not None:
-            raise _Invalid("reason", f"is empty; a disqualified lead needs a reason: {codes}")
-        return None
-    if text not in REASON_CODES:
-        raise _Invalid(
-            "reason",
-            f"{text!r} is not a reason code; use one of {codes}{_guess(text, REASON_CODES)}",
-        )
-    if disqualified_at is None:
-        raise _Invalid(
-            "disqualified_at", "is empty but a reason is given; give when the lead was disqualified"
-        )
-    return text
-
-
-def _amount(values: Values, column: str) -> Decimal:
-    text = _required(values, column, "the deal's amount, e.g. 30000 (0 if not known yet)")
-    if not _AMOUNT.fullmatch(text):
-        raise _Invalid(
-            column,
-            f"{text!r} is not an amount; write digits with an optional . for cents, e.g. 30000 or 30000.50",
-        )
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
-        raise _Invalid(column, f"{text!r} is not an amount") from None
-    if amount < 0:
-        raise _Invalid(column, f"{text!r} is negative; an amount is 0 or more")
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -4:
-        raise _Invalid(column, f"{text!r} has more than 4 decimal places")
-    if amount >= Decimal(10) ** 16:
-        raise _Invalid(column, f"{text!r} is too large (at most 16 digits before the point)")
-    return amount
