@@ -121,9 +121,15 @@ class _StoredMetric:
 
 
 async def upsert_metrics(
-    *, session: AsyncSession, source: str, rows: Rows[MetricRecord], at: datetime
+    *,
+    session: AsyncSession,
+    source: str,
+    rows: Rows[MetricRecord],
+    at: datetime,
+    by: str | None = None,
 ) -> Counts:
-    """Store daily metric values; a value that changes keeps the old one in the history."""
+    """Store daily metric values (entered by `by`, if a person); a changed value keeps the old
+    one in the history."""
     counts = Counts()
     async for batch in batches(rows):
         stored = await _stored_metrics(session, source, batch)
@@ -141,10 +147,10 @@ async def upsert_metrics(
                     "day": record.day,
                     "team": record.team,
                     "value": record.value,
-                    "entered_by": None,
+                    "entered_by": by,
                     "entered_at": at,
                 }
-                stored[key] = _StoredMetric(None, record.value, None, at)
+                stored[key] = _StoredMetric(None, record.value, by, at)
             elif old.value == record.value:
                 counts.unchanged += 1
             else:
@@ -167,10 +173,10 @@ async def upsert_metrics(
                     updates[old.id] = {
                         "id": old.id,
                         "value": record.value,
-                        "entered_by": None,
+                        "entered_by": by,
                         "entered_at": at,
                     }
-                old.value, old.entered_by, old.entered_at = record.value, None, at
+                old.value, old.entered_by, old.entered_at = record.value, by, at
         if history:
             await session.exec(insert(MetricValueHistory), params=history)
         if inserts:

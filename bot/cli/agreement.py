@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,16 @@ import typer
 from rich.table import Table
 
 from bot.cli.app import agreement_app
-from bot.cli.common import NO_AGREEMENT, console, open_store, parse_at, print_json, run, settings
+from bot.cli.common import (
+    NO_AGREEMENT,
+    console,
+    open_store,
+    parse_at,
+    print_json,
+    run,
+    settings,
+    who,
+)
 from bot.errors import BadInput, NotReady
 from models.agreement_loader import AgreementError, load_agreement
 from models.agreements import (
@@ -24,15 +32,6 @@ from models.agreements import (
 )
 from models.db import session_scope
 from models.tables import AgreementVersion
-
-
-def _who(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 @agreement_app.command("apply")
@@ -58,7 +57,7 @@ def apply_command(
                 agreement=agreement,
                 source_text=text,
                 file=path,
-                by=_who(by),
+                by=who(by),
                 at=when,
             )
 

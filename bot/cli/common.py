@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import os
 import sys
@@ -76,6 +77,16 @@ async def agreement_in_force(session: AsyncSession, at: datetime) -> Agreement:
     if version is None:
         raise NotReady(NO_AGREEMENT)
     return agreement_of(version)
+
+
+def who(by: str | None) -> str:
+    """Who acts from the command line: `--by`, else `cli:<login>`."""
+    if by:
+        return by
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
 
 
 def parse_at(text: str | None, option: str = "--at") -> datetime:
