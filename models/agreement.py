@@ -299,8 +299,56 @@ class DealsCsvSource(Strict):
     path: str
 
 
+_PATH = re.compile(r"^[A-Za-z_][\w-]*(?:\[\d+\])*(?:\.[A-Za-z_][\w-]*(?:\[\d+\])*)*$")
+_HEADER = re.compile(r"^[A-Za-z0-9-]+$")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def _check_path(value: str) -> str:
+    if not _PATH.match(value):
+        raise ValueError(
+            f"{value!r} is not a JSON path; write keys joined by dots with [N] for list items, "
+            "e.g. data.rows or metrics[0].value"
+        )
+    return value
+
+
+def _check_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    return value
+
+
+def _check_headers(value: dict[str, str]) -> dict[str, str]:
+    for header, env in value.items():
+        if not _HEADER.match(header):
+            raise ValueError(f"{header!r} is not an HTTP header name")
+        if not _ENV_NAME.match(env):
+            raise ValueError(
+                f"{header}: {env!r} must be the NAME of an environment variable holding the "
+                "value (e.g. ANALYTICS_TOKEN), never the secret itself"
+            )
+    return value
+
+
+JsonPath = Annotated[str, AfterValidator(_check_path)]
+
+
+class HttpJsonSource(Strict):
+    """Daily metric values read from a JSON document over HTTP (GET)."""
+
+    name: Identifier
+    kind: Literal["http_json"]
+    url: Annotated[str, AfterValidator(_check_url)]
+    headers: Annotated[dict[str, str], AfterValidator(_check_headers)] = Field(default_factory=dict)
+    records: JsonPath | None = None
+    date: JsonPath
+    values: dict[Identifier, JsonPath] = Field(min_length=1)
+    team: str | None = None
+
+
 Source = Annotated[
-    HubspotSource | MetricsCsvSource | LeadsCsvSource | DealsCsvSource,
+    HubspotSource | MetricsCsvSource | LeadsCsvSource | DealsCsvSource | HttpJsonSource,
     Field(discriminator="kind"),
 ]
 CSV_SOURCE_KINDS = ("metrics_csv", "leads_csv", "deals_csv")

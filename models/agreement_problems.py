@@ -87,7 +87,7 @@ def _problem(data: CommentedMap, error: Any) -> Problem:
         message = f"unknown kind {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags', '')}"
         loc = (*loc, "kind")
     elif kind == "union_tag_not_found":
-        message = "is required (the kind of source: hubspot, metrics_csv, leads_csv or deals_csv)"
+        message = "is required (the kind of source: hubspot, metrics_csv, leads_csv, deals_csv or http_json)"
         loc = (*loc, "kind")
     elif kind == "value_error":
         message = str(error["msg"]).removeprefix("Value error, ")

@@ -162,6 +162,11 @@ def _sources(a: Agreement) -> Iterator[tuple[Loc, str]]:
                 f"{source.name!r} is used twice; source names must be unique",
             )
         names.add(source.name)
+        if source.kind == "http_json" and source.team is not None and source.team not in a.teams:
+            yield (
+                ("sources", index, "team"),
+                f"unknown team {source.team!r}; the teams are {', '.join(a.teams)}",
+            )
         if source.kind == "hubspot":
             for stage in source.stages:
                 if stage not in a.stage_names:

@@ -2,7 +2,9 @@
 
 A source that fails as a whole (its file is missing, not UTF-8, has a wrong header, or the store
 refuses a write) leaves its rows as they were and records the cause in its `SourceState`; the
-other sources are synced all the same. Bad rows are skipped, reported and counted.
+other sources are synced all the same. Bad rows are skipped, reported and counted. A HubSpot
+source is stored a page at a time (with its cursor), so when it fails what it got stays stored
+and the next sync resumes from there.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from datetime import datetime
 from itertools import islice
 from typing import Literal, TypeVar
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.agreement import (
     Agreement,
     DealsCsvSource,
+    HttpJsonSource,
     HubspotSource,
     LeadsCsvSource,
     MetricsCsvSource,
@@ -30,14 +34,17 @@ from models.db import session_scope
 from models.ingest import Counts, upsert_deals, upsert_leads, upsert_metrics
 from models.tables import SourceState
 from scheduler.sources.csv_files import BadRow, read_deals, read_leads, read_metrics
+from scheduler.sources.http_json import fetch, headers_from_env, read_document
+from scheduler.sources.hubspot import sync_hubspot
+from scheduler.sources.hubspot_client import HubSpotClient, HubSpotConfig, HubSpotError
 
 R = TypeVar("R")
 Progress = Callable[[str, int], None]
 """Called with a source's name and the rows read from it so far."""
 
 READ_CHUNK = 1000
+HTTP_TIMEOUT = 30.0  # seconds for an http_json source's GET
 KEEP_BAD_ROWS = 1000  # bad rows kept for the report; all of them are counted
-NOT_BUILT = "syncing {kind} sources is not built yet (it comes in a later release); skipped"
 
 
 @dataclass
@@ -86,16 +93,26 @@ async def sync_sources(
     at: datetime,
     only: str | None = None,
     progress: Progress | None = None,
+    hubspot: HubSpotConfig | None = None,
 ) -> list[SourceResult]:
-    """Sync every source of `agreement` (or only the one named `only`) as of instant `at`."""
+    """Sync every source of `agreement` (or only the one named `only`) as of instant `at`.
+
+    `hubspot` says how to reach HubSpot; without it a HubSpot source fails, naming HUBSPOT_TOKEN.
+    """
+    return [
+        await sync_source(engine, agreement, source, at=at, progress=progress, hubspot=hubspot)
+        for source in selected_sources(agreement, only)
+    ]
+
+
+def selected_sources(agreement: Agreement, only: str | None = None) -> list[Source]:
+    """The sources of `agreement`, or only the one named `only` (`UnknownSource` if none is)."""
     sources = list(agreement.sources)
     if only is not None:
         sources = [source for source in sources if source.name == only]
         if not sources:
             raise UnknownSource(only, [source.name for source in agreement.sources])
-    return [
-        await sync_source(engine, agreement, source, at=at, progress=progress) for source in sources
-    ]
+    return sources
 
 
 async def sync_source(
@@ -105,13 +122,13 @@ async def sync_source(
     *,
     at: datetime,
     progress: Progress | None = None,
+    hubspot: HubSpotConfig | None = None,
 ) -> SourceResult:
     """Sync one source in its own transaction and record its health in `SourceState`."""
     if isinstance(source, HubspotSource):
-        return SourceResult(
-            source.name, source.kind, status="skipped", note=NOT_BUILT.format(kind=source.kind)
-        )
-    result = SourceResult(source.name, source.kind, file=source.path)
+        return await _sync_hubspot(engine, source, hubspot, at, progress)
+    where = source.url if isinstance(source, HttpJsonSource) else source.path
+    result = SourceResult(source.name, source.kind, file=where)
     try:
         async with session_scope(engine) as session:
             result.counts = await _store(session, agreement, source, result, at, progress)
@@ -120,6 +137,31 @@ async def sync_source(
         result.status = "failed"
         result.error = _cause(exc)
         result.counts = Counts()  # the transaction was rolled back: nothing of it is stored
+        await _record_failure(engine, result, at)
+    return result
+
+
+async def _sync_hubspot(
+    engine: AsyncEngine,
+    source: HubspotSource,
+    config: HubSpotConfig | None,
+    at: datetime,
+    progress: Progress | None,
+) -> SourceResult:
+    """A HubSpot source: its pages are committed as they come, so on failure they stay stored."""
+    result = SourceResult(source.name, source.kind)
+    try:
+        if config is None:
+            raise HubSpotError(
+                "HUBSPOT_TOKEN is not set; a HubSpot source needs a private app's token"
+            )
+        async with HubSpotClient(config) as client:
+            await sync_hubspot(engine, source, client, result, at=at, progress=progress)
+        async with session_scope(engine) as session:
+            await _record_success(session, result, at)
+    except Exception as exc:
+        result.status = "failed"
+        result.error = _cause(exc)
         await _record_failure(engine, result, at)
     return result
 
@@ -145,6 +187,13 @@ async def _store(
         deals = read_deals(source.path)
         async with aclosing(_good(deals, result, progress)) as rows:
             return await upsert_deals(session=session, source=name, rows=rows, at=at)
+    if isinstance(source, HttpJsonSource):
+        headers = headers_from_env(source)
+        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=True) as client:
+            document = await fetch(client, source, headers)
+        values = read_document(document, source, agreement.zone)
+        async with aclosing(_good(values, result, progress)) as rows:
+            return await upsert_metrics(session=session, source=name, rows=rows, at=at)
     raise ValueError(f"unknown source kind {source.kind!r}")  # pragma: no cover - schema refuses
 
 
@@ -202,4 +251,5 @@ async def _record_failure(engine: AsyncEngine, result: SourceResult, at: datetim
 def _cause(exc: Exception) -> str:
     text = str(exc).strip()
     first = text.splitlines()[0] if text else ""
-    return first if isinstance(exc, ValueError) and first else f"{type(exc).__name__}: {first}"
+    plain = isinstance(exc, ValueError | HubSpotError)
+    return first if plain and first else f"{type(exc).__name__}: {first}"

@@ -703,14 +703,14 @@ REFUSED = [
         r("kind: leads_csv", "kind: excel"),
         "sources[1].kind",
         51,
-        "unknown kind 'excel'; expected one of 'hubspot', 'metrics_csv', 'leads_csv', 'deals_csv'",
+        "unknown kind 'excel'; expected one of 'hubspot', 'metrics_csv', 'leads_csv', 'deals_csv', 'http_json'",
         id="unknown-source-kind",
     ),
     pytest.param(
         r("kind: leads_csv, ", ""),
         "sources[1].kind",
         51,
-        "is required (the kind of source: hubspot, metrics_csv, leads_csv or deals_csv)",
+        "is required (the kind of source: hubspot, metrics_csv, leads_csv, deals_csv or http_json)",
         id="missing-source-kind",
     ),
     pytest.param(

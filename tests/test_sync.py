@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select, update
 
-from models.agreement import Agreement, HubspotSource
+from models.agreement import Agreement
 from models.agreement_loader import load_agreement
 from models.db import session_scope
 from models.ingest import Counts, MetricRecord, upsert_metrics
@@ -316,19 +316,6 @@ async def test_only_one_source_and_an_unknown_name(engine: AsyncEngine, example:
     assert str(caught.value) == (
         "--source: 'crm' is not a source of the agreement (its sources: traffic, sheet, deals)"
     )
-
-
-async def test_hubspot_is_skipped_and_the_others_synced(
-    engine: AsyncEngine, example: Agreement
-) -> None:
-    crm = HubspotSource(name="crm", kind="hubspot", stages={"mqls": "marketingqualifiedlead"})
-    agreement = example.model_copy(update={"sources": [crm, *example.sources]})
-    results = by_name(await sync_sources(engine, agreement, at=AT))
-    assert results["crm"].status == "skipped"
-    assert results["crm"].note is not None and "not built yet" in results["crm"].note
-    assert [r.status for r in results.values()] == ["skipped", "ok", "ok", "ok"]
-    names = await rows(engine, select(SourceState.name))
-    assert "crm" not in names
 
 
 async def test_progress_is_reported_per_source(engine: AsyncEngine, example: Agreement) -> None:

@@ -157,25 +157,6 @@ def test_json_shape(cli: CLI, folder: Path) -> None:
         } <= set(source)
 
 
-def test_hubspot_sources_are_skipped_with_a_note(cli: CLI, folder: Path) -> None:
-    agreement = folder / "agreement.yaml"
-    agreement.write_text(
-        agreement.read_text().replace(
-            "sources:\n",
-            "sources:\n  - {name: crm, kind: hubspot, stages: {mqls: marketingqualifiedlead}}\n",
-        )
-    )
-    apply(cli, folder)
-    result = cli("sync", "--at", AT)
-    assert result.code == 0, result.err
-    assert result.out.splitlines()[0] == (
-        "crm: syncing hubspot sources is not built yet (it comes in a later release); skipped"
-    )
-    assert len(result.out.splitlines()) == 4
-    crm = json.loads(cli("sync", "--source", "crm", "--json", "--at", AT).out)["sources"][0]
-    assert (crm["status"], crm["error"], crm["fetched"]) == ("skipped", None, 0)
-
-
 def test_unknown_source_is_bad_input(cli: CLI, folder: Path) -> None:
     apply(cli, folder)
     result = cli("sync", "--source", "leads")

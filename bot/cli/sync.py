@@ -23,9 +23,14 @@ from bot.cli.common import (
     settings,
 )
 from bot.errors import BadInput
+from bot.settings import Settings
+from models.agreement import HubspotSource, Source
 from models.db import session_scope
+from scheduler.sources.csv_files import BadRow
+from scheduler.sources.hubspot_client import HubSpotConfig
+from scheduler.sources.hubspot_records import BadRecord
 from scheduler.sync import Progress as ProgressCallback
-from scheduler.sync import SourceResult, UnknownSource, sync_sources
+from scheduler.sync import SourceResult, UnknownSource, selected_sources, sync_sources
 
 SHOW_BAD_ROWS = 20
 
@@ -44,13 +49,14 @@ def sync_command(
         async with open_store(config) as engine:
             async with session_scope(engine) as session:
                 agreement = await agreement_in_force(session, when)
+            try:
+                hubspot = hubspot_config(config, selected_sources(agreement, source))
+            except UnknownSource as exc:
+                raise BadInput(str(exc)) from None
             with _progress(enabled=console.is_terminal and not as_json) as progress:
-                try:
-                    return await sync_sources(
-                        engine, agreement, at=when, only=source, progress=progress
-                    )
-                except UnknownSource as exc:
-                    raise BadInput(str(exc)) from None
+                return await sync_sources(
+                    engine, agreement, at=when, only=source, progress=progress, hubspot=hubspot
+                )
 
     results = run(go())
     if as_json:
@@ -62,6 +68,22 @@ def sync_command(
         errors.print(f"error: source {result.name} failed: {result.error}", markup=False)
     if failed:
         raise typer.Exit(1)
+
+
+def hubspot_config(config: Settings, sources: list[Source]) -> HubSpotConfig | None:
+    """How to reach HubSpot when a HubSpot source is synced; without a token that is bad input."""
+    names = [source.name for source in sources if isinstance(source, HubspotSource)]
+    if not names:
+        return None
+    if config.hubspot_token is None:
+        raise BadInput(
+            f"HUBSPOT_TOKEN is not set: source {names[0]} is a HubSpot source; set it to the "
+            "access token of a HubSpot private app with the scopes crm.objects.contacts.read, "
+            "crm.objects.deals.read and crm.objects.owners.read"
+        )
+    return HubSpotConfig(
+        token=config.hubspot_token.get_secret_value(), base_url=config.hubspot_api_url
+    )
 
 
 def sync_json(results: list[SourceResult], at: datetime) -> dict[str, Any]:
@@ -79,15 +101,20 @@ def sync_json(results: list[SourceResult], at: datetime) -> dict[str, Any]:
                 "changed": r.changed,
                 "unchanged": r.unchanged,
                 "bad": r.bad,
-                "bad_rows": [
-                    {"line": b.line, "field": b.field, "message": b.message} for b in r.bad_rows
-                ],
+                "bad_rows": [_bad_json(b) for b in r.bad_rows],
                 "error": r.error,
                 "note": r.note,
             }
             for r in results
         ],
     }
+
+
+def _bad_json(bad: BadRow) -> dict[str, Any]:
+    """A bad row by its line, or a bad HubSpot record by its `record` ("contact 123")."""
+    if isinstance(bad, BadRecord):
+        return {"record": bad.record, "field": bad.field, "message": bad.message}
+    return {"line": bad.line, "field": bad.field, "message": bad.message}
 
 
 def _print(results: list[SourceResult]) -> None:
@@ -102,12 +129,16 @@ def _print(results: list[SourceResult]) -> None:
             console.print(bad.render(file), markup=False)
         if result.bad > SHOW_BAD_ROWS:
             console.print(f"… and {result.bad - SHOW_BAD_ROWS} more bad rows", markup=False)
+        read = "records" if result.kind == "hubspot" else "rows"
         if result.status == "failed":
-            console.print(f"{result.name}: failed: {result.error}", markup=False)
+            kept = result.kind == "hubspot" and result.fetched  # its pages are stored as they come
+            stored = f" ({result.fetched} records read before it were stored)" if kept else ""
+            console.print(f"{result.name}: failed: {result.error}{stored}", markup=False)
             continue
+        note = f"; {result.note}" if result.note else ""
         console.print(
-            f"{result.name}: {result.fetched} rows read, {result.new} new, "
-            f"{result.changed} changed, {result.unchanged} unchanged, {result.bad} bad",
+            f"{result.name}: {result.fetched} {read} read, {result.new} new, "
+            f"{result.changed} changed, {result.unchanged} unchanged, {result.bad} bad{note}",
             markup=False,
         )
 
