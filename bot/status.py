@@ -6,7 +6,7 @@ refreshes them first; in Slack the scheduled check keeps them at most `check_eve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -34,6 +34,7 @@ from models.agreement import Agreement
 from models.durations import parse_duration
 from models.kpi_queries import metric_sums_by_window, revenue_won, stage_counts
 from models.tables import SourceState
+from scheduler.owners import unmatched_owners
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,14 @@ class SourceAge:
 
 
 @dataclass(frozen=True)
+class UnmatchedOwner:
+    """A CRM owner with no Slack user: their alerts cannot mention them."""
+
+    email: str
+    name: str | None
+
+
+@dataclass(frozen=True)
 class StatusReport:
     at: datetime
     agreement: Agreement
@@ -65,6 +74,7 @@ class StatusReport:
     followup: list[RuleStatus]
     ledger: list[LedgerLine]
     sources: list[SourceAge]
+    unmatched_owners: list[UnmatchedOwner] = field(default_factory=list)
 
 
 async def build_status(
@@ -127,7 +137,18 @@ async def build_status(
         followup=rules,
         ledger=lines,
         sources=await source_ages(session, agreement, at=at),
+        unmatched_owners=await owners_without_slack(session),
     )
+
+
+async def owners_without_slack(session: AsyncSession) -> list[UnmatchedOwner]:
+    """Active CRM owners that have no Slack user, one per email (sources may share people)."""
+    seen: dict[str, UnmatchedOwner] = {}
+    for owner in await unmatched_owners(session):
+        email = (owner.email or "").strip()
+        if email.lower() not in seen:
+            seen[email.lower()] = UnmatchedOwner(email=email, name=owner.name)
+    return list(seen.values())
 
 
 async def source_ages(
@@ -194,4 +215,5 @@ def status_json(report: StatusReport) -> dict[str, Any]:
             for s in report.sources
         },
         "stale_sources": [s.name for s in report.sources if s.stale],
+        "unmatched_owners": [{"email": o.email, "name": o.name} for o in report.unmatched_owners],
     }

@@ -73,7 +73,7 @@ class SourceState(SQLModel, table=True):
 
 
 class Owner(SQLModel, table=True):
-    """A CRM record owner and the Slack user it maps to."""
+    """A CRM record owner and the Slack user it maps to (found by email, see scheduler.owners)."""
 
     __tablename__ = "owner"
     __table_args__ = (UniqueConstraint("source", "external_id"),)
@@ -83,6 +83,7 @@ class Owner(SQLModel, table=True):
     email: str | None = Field(default=None, index=True)
     name: str | None = None
     slack_user_id: str | None = None
+    slack_checked_at: datetime | None = _instant()  # last `users.lookupByEmail` for this email
     archived: bool = False
 
 

@@ -4,7 +4,8 @@ A source that fails as a whole (its file is missing, not UTF-8, has a wrong head
 refuses a write) leaves its rows as they were and records the cause in its `SourceState`; the
 other sources are synced all the same. Bad rows are skipped, reported and counted. A HubSpot
 source is stored a page at a time (with its cursor), so when it fails what it got stays stored
-and the next sync resumes from there.
+and the next sync resumes from there. After a HubSpot source, when a Slack client is given, its
+owners are matched to Slack users; Slack's failures are reported in the note, never fail the sync.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from itertools import islice
 from typing import Literal, TypeVar
 
 import httpx
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,6 +35,7 @@ from models.agreement import (
 from models.db import session_scope
 from models.ingest import Counts, upsert_deals, upsert_leads, upsert_metrics
 from models.tables import SourceState
+from scheduler.owners import match_owners
 from scheduler.sources.csv_files import BadRow, read_deals, read_leads, read_metrics
 from scheduler.sources.http_json import fetch, headers_from_env, read_document
 from scheduler.sources.hubspot import sync_hubspot
@@ -94,13 +97,17 @@ async def sync_sources(
     only: str | None = None,
     progress: Progress | None = None,
     hubspot: HubSpotConfig | None = None,
+    slack: AsyncWebClient | None = None,
 ) -> list[SourceResult]:
     """Sync every source of `agreement` (or only the one named `only`) as of instant `at`.
 
     `hubspot` says how to reach HubSpot; without it a HubSpot source fails, naming HUBSPOT_TOKEN.
+    `slack`, when given, matches the owners a HubSpot source brought to Slack users.
     """
     return [
-        await sync_source(engine, agreement, source, at=at, progress=progress, hubspot=hubspot)
+        await sync_source(
+            engine, agreement, source, at=at, progress=progress, hubspot=hubspot, slack=slack
+        )
         for source in selected_sources(agreement, only)
     ]
 
@@ -123,10 +130,11 @@ async def sync_source(
     at: datetime,
     progress: Progress | None = None,
     hubspot: HubSpotConfig | None = None,
+    slack: AsyncWebClient | None = None,
 ) -> SourceResult:
     """Sync one source in its own transaction and record its health in `SourceState`."""
     if isinstance(source, HubspotSource):
-        return await _sync_hubspot(engine, source, hubspot, at, progress)
+        return await _sync_hubspot(engine, source, hubspot, at, progress, slack)
     where = source.url if isinstance(source, HttpJsonSource) else source.path
     result = SourceResult(source.name, source.kind, file=where)
     try:
@@ -147,6 +155,7 @@ async def _sync_hubspot(
     config: HubSpotConfig | None,
     at: datetime,
     progress: Progress | None,
+    slack: AsyncWebClient | None = None,
 ) -> SourceResult:
     """A HubSpot source: its pages are committed as they come, so on failure they stay stored."""
     result = SourceResult(source.name, source.kind)
@@ -163,7 +172,23 @@ async def _sync_hubspot(
         result.status = "failed"
         result.error = _cause(exc)
         await _record_failure(engine, result, at)
+        return result
+    if slack is not None:
+        await _match_owners(engine, slack, result, at)
     return result
+
+
+async def _match_owners(
+    engine: AsyncEngine, slack: AsyncWebClient, result: SourceResult, at: datetime
+) -> None:
+    """Owners to Slack users after a successful sync; what happened goes to the result's note."""
+    try:
+        async with session_scope(engine) as session:
+            summary = (await match_owners(session, slack, at=at)).summary()
+    except Exception as exc:  # the source's data is stored: matching owners is an extra
+        summary = f"Slack users not matched: {_cause(exc)}"
+    if summary:
+        result.note = f"{result.note}; {summary}" if result.note else summary
 
 
 async def _store(

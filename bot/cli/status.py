@@ -23,6 +23,8 @@ from bot.kpis import KpiResult
 from bot.status import StatusReport, build_status, status_json
 from models.db import session_scope
 
+SHOW_UNMATCHED = 10  # owners named in the text; `--json` lists them all
+
 COLOURS = {
     "on_track": "green",
     "kept": "green",
@@ -149,6 +151,18 @@ def _print(report: StatusReport) -> None:
     stale = [s.name for s in report.sources if s.stale]
     if stale:
         console.print(f"[yellow]Stale: {', '.join(stale)}: run `slabot sync`.[/yellow]")
+    if report.unmatched_owners:
+        console.print(unmatched_line(report), style="yellow", markup=False)
+
+
+def unmatched_line(report: StatusReport) -> str:
+    """`No Slack user for: ana@example.com, …; add them to Slack or map them (admins)`."""
+    emails = [owner.email for owner in report.unmatched_owners]
+    shown = ", ".join(emails[:SHOW_UNMATCHED])
+    more = len(emails) - SHOW_UNMATCHED
+    if more > 0:
+        shown += f" and {more} more"
+    return f"No Slack user for: {shown}; add them to Slack or map them (admins)"
 
 
 def budget(c: Compliance) -> str:

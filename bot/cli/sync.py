@@ -24,6 +24,7 @@ from bot.cli.common import (
 )
 from bot.errors import BadInput
 from bot.settings import Settings
+from bot.slack import slack_client
 from models.agreement import HubspotSource, Source
 from models.db import session_scope
 from scheduler.sources.csv_files import BadRow
@@ -53,9 +54,17 @@ def sync_command(
                 hubspot = hubspot_config(config, selected_sources(agreement, source))
             except UnknownSource as exc:
                 raise BadInput(str(exc)) from None
+            # HubSpot owners are matched to Slack users when the bot token is there; optional.
+            slack = slack_client(config) if hubspot and config.slack_bot_token else None
             with _progress(enabled=console.is_terminal and not as_json) as progress:
                 return await sync_sources(
-                    engine, agreement, at=when, only=source, progress=progress, hubspot=hubspot
+                    engine,
+                    agreement,
+                    at=when,
+                    only=source,
+                    progress=progress,
+                    hubspot=hubspot,
+                    slack=slack,
                 )
 
     results = run(go())

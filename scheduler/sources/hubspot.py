@@ -232,6 +232,7 @@ async def _sync_owners(engine: AsyncEngine, client: HubSpotClient, name: str) ->
             row = stored.get(owner_id) or OwnerRow(source=name, external_id=owner_id)
             if row.email != owner.email:
                 row.slack_user_id = None  # found by email: look it up again
+                row.slack_checked_at = None
             row.email, row.name, row.archived = owner.email, owner.name, owner.archived
             session.add(row)
         for owner_id, row in stored.items():

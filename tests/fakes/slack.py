@@ -1,0 +1,303 @@
+"""A fake Slack Web API: a real HTTP server on 127.0.0.1 that tests fill, break and inspect.
+
+Methods are served at `/api/<method>` by GET or POST, with arguments in the query string, a
+form-encoded body or a JSON body, and the token as `Authorization: Bearer xoxb-…` (or a `token`
+argument, outside JSON bodies). Answers are Slack's: HTTP 200 with `{"ok": true, …}` or
+`{"ok": false, "error": "…"}`, 429 with `Retry-After` when rate limited, 5xx when it fails. Each
+method is a handler in `FakeSlack.handlers`, so tests (and later features) add methods such as
+`chat.postMessage` by adding to that dict. Every request is recorded in `FakeSlack.calls`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+TOKEN = "xoxb-1111111111-2222222222-fakeslackbottoken"
+TEAM_ID = "T0FAKE0001"
+BOT_USER_ID = "U0FAKEBOT1"
+ALL_SCOPES = frozenset({"chat:write", "commands", "files:write", "users:read", "users:read.email"})
+SERVER_ERRORS = {500: "internal_error", 502: "internal_error", 503: "service_unavailable"}
+
+
+class SlackError(Exception):
+    """Raised by a handler: answered as `{"ok": false, "error": code, **extra}`."""
+
+    def __init__(self, code: str, **extra: Any) -> None:
+        super().__init__(code)
+        self.code, self.extra = code, extra
+
+
+@dataclass(frozen=True)
+class Call:
+    """A request the fake received and what it answered."""
+
+    method: str  # the Web API method, e.g. "users.lookupByEmail"
+    http_method: str
+    args: dict[str, Any]
+    headers: dict[str, str]
+    status: int
+    response: dict[str, Any]
+    at: float  # time.monotonic() when it arrived
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.response.get("ok"))
+
+    @property
+    def error(self) -> str | None:
+        error = self.response.get("error")
+        return str(error) if error is not None else None
+
+
+@dataclass
+class Fault:
+    """Served to the next `times` calls of `method` (any method when empty)."""
+
+    kind: str  # "rate_limited" or "server_error"
+    times: int
+    method: str = ""
+    retry_after: int = 1
+    status: int = 503
+
+
+@dataclass
+class SlackUser:
+    id: str
+    email: str
+    name: str
+    real_name: str
+    deleted: bool = False
+    is_bot: bool = False
+
+    def json(self) -> dict[str, Any]:
+        """The user object as `users.info` and `users.lookupByEmail` give it (the fields we use)."""
+        return {
+            "id": self.id,
+            "team_id": TEAM_ID,
+            "name": self.name,
+            "deleted": self.deleted,
+            "real_name": self.real_name,
+            "tz": "America/Chicago",
+            "is_bot": self.is_bot,
+            "is_app_user": False,
+            "profile": {
+                "email": self.email,
+                "real_name": self.real_name,
+                "display_name": self.name,
+            },
+        }
+
+
+Handler = Callable[["FakeSlack", dict[str, Any]], dict[str, Any]]
+"""(the fake, the call's arguments) -> the answer's fields beside `ok`; raise `SlackError`."""
+
+
+def auth_test(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "url": "https://fake-workspace.slack.com/",
+        "team": "Fake Workspace",
+        "user": "slabot",
+        "team_id": TEAM_ID,
+        "user_id": BOT_USER_ID,
+        "bot_id": "B0FAKEBOT1",
+        "is_enterprise_install": False,
+    }
+
+
+def users_lookup_by_email(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+    fake.require_scope("users:read.email")
+    email = str(args.get("email") or "").strip()
+    if not email:
+        raise SlackError("invalid_arguments")
+    user = fake.users.get(email.lower())
+    if user is None:
+        raise SlackError("users_not_found")
+    return {"user": user.json()}
+
+
+METHODS: dict[str, Handler] = {
+    "auth.test": auth_test,
+    "users.lookupByEmail": users_lookup_by_email,
+}
+
+
+@dataclass
+class FakeSlack:
+    """The fake workspace: add users, `start()`, point `SLACK_API_URL` at `url`, then inspect."""
+
+    token: str = TOKEN
+    scopes: set[str] = field(default_factory=lambda: set(ALL_SCOPES))
+    users: dict[str, SlackUser] = field(default_factory=dict)  # by lower-case email
+    calls: list[Call] = field(default_factory=list)
+    handlers: dict[str, Handler] = field(default_factory=lambda: dict(METHODS))
+    faults: list[Fault] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self._server: _Server | None = None
+        self._ids = 0
+
+    # --- running -------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The Web API's base URL, as `SLACK_API_URL` takes it (`http://127.0.0.1:port/api/`)."""
+        assert self._server is not None, "start() the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/api/"
+
+    def start(self) -> FakeSlack:
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # --- building the workspace ----------------------------------------------------------------
+
+    def add_user(
+        self, email: str, name: str | None = None, *, user_id: str | None = None, **flags: Any
+    ) -> str:
+        """A member with this email (`deleted=True`, `is_bot=True` as flags); returns its id."""
+        with self._lock:
+            self._ids += 1
+            uid = user_id or f"U{self._ids:08d}"
+            handle = name or email.split("@")[0]
+            self.users[email.lower()] = SlackUser(uid, email, handle, handle.title(), **flags)
+            return uid
+
+    def inject(self, kind: str, *, times: int = 1, method: str = "", **details: Any) -> None:
+        """Serve a fault (`rate_limited` or `server_error`, see `Fault`) to the next calls."""
+        if kind not in ("rate_limited", "server_error"):
+            raise ValueError(f"unknown fault {kind!r}")
+        with self._lock:
+            self.faults.append(Fault(kind, times, method, **details))
+
+    def require_scope(self, scope: str) -> None:
+        """In a handler: refuse as Slack does when the app lacks `scope`."""
+        if scope not in self.scopes:
+            raise SlackError("missing_scope", needed=scope, provided=",".join(sorted(self.scopes)))
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [call for call in self.calls if call.method == method]
+
+    # --- serving -------------------------------------------------------------------------------
+
+    def handle(
+        self, http_method: str, target: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """One request: (status, extra response headers, JSON body)."""
+        url = urlsplit(target)
+        method = url.path.removeprefix("/api/") if url.path.startswith("/api/") else ""
+        args, json_body = _args(url.query, headers.get("content-type", ""), raw)
+        with self._lock:
+            status, extra, body = self._answer(method, args, json_body, headers)
+            self.calls.append(
+                Call(method, http_method, args, headers, status, body, time.monotonic())
+            )
+        return status, extra, body
+
+    def _answer(
+        self, method: str, args: dict[str, Any], json_body: bool, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        if not method:
+            return 404, {}, {"ok": False, "error": "unknown_method"}
+        fault = self._fault(method)
+        if fault is not None and fault.kind == "rate_limited":
+            return 429, {"Retry-After": str(fault.retry_after)}, _error("ratelimited")
+        if fault is not None:
+            return fault.status, {}, _error(SERVER_ERRORS.get(fault.status, "internal_error"))
+        bearer = headers.get("authorization", "")
+        token = bearer.removeprefix("Bearer ") if bearer.startswith("Bearer ") else None
+        if token is None and not json_body:
+            token = args.pop("token", None)  # Slack takes a token argument, except in JSON
+        if not token:
+            return 200, {}, _error("not_authed")
+        if token != self.token:
+            return 200, {}, _error("invalid_auth")
+        handler = self.handlers.get(method)
+        if handler is None:
+            return 200, {}, {**_error("unknown_method"), "req_method": method}
+        try:
+            return 200, {}, {"ok": True, **handler(self, args)}
+        except SlackError as exc:
+            return 200, {}, {**_error(exc.code), **exc.extra}
+
+    def _fault(self, method: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.times > 0 and fault.method in ("", method):
+                fault.times -= 1
+                return fault
+        return None
+
+
+def _error(code: str) -> dict[str, Any]:
+    return {"ok": False, "error": code}
+
+
+def _args(query: str, content_type: str, raw: bytes) -> tuple[dict[str, Any], bool]:
+    """The call's arguments from the query string and the body; and whether the body was JSON."""
+    args: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+    if content_type.startswith("application/json"):
+        body = json.loads(raw) if raw else {}
+        args.update(body if isinstance(body, dict) else {})
+        return args, True
+    if raw:
+        args.update(parse_qsl(raw.decode(), keep_blank_values=True))
+    return args, False
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeSlack
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up is expected; stay quiet."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 10
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def _serve(self, http_method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        status, extra, body = self.server.fake.handle(http_method, self.path, headers, raw)
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Requests are in `FakeSlack.calls`; no log lines."""

@@ -1,0 +1,201 @@
+"""The fake Slack itself, and the Web API client `bot.slack` builds, against each other."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.settings import Settings, SettingsError
+from bot.slack import RATE_LIMIT_RETRIES, SERVER_ERROR_RETRIES, api_base_url, slack_client
+from bot.slack import slack_error as describe
+from tests.fakes.slack import BOT_USER_ID, TOKEN, FakeSlack, SlackError
+
+WRONG = "xoxb-0000000000-0000000000-wrongwrongwrong"
+QUICK = FixedValueRetryIntervalCalculator(0.01)
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        fake.add_user("ana@example.com", "ana", user_id="U0ANA")
+        yield fake
+
+
+def client(fake: FakeSlack, token: str = TOKEN, url: str | None = None) -> AsyncWebClient:
+    settings = Settings(**{"SLACK_BOT_TOKEN": token, "SLACK_API_URL": url or fake.url})
+    return slack_client(settings, retry_interval=QUICK)
+
+
+def post(fake: FakeSlack, method: str, token: str | None = TOKEN, **kwargs: Any) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(fake.url + method, headers=headers, **kwargs)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_auth_test_through_the_client_is_recorded_with_its_bearer_token(
+    slack: FakeSlack,
+) -> None:
+    answer = await client(slack).auth_test()
+    assert answer["ok"] is True
+    assert answer["user_id"] == BOT_USER_ID
+    (call,) = slack.calls
+    assert (call.method, call.status, call.ok) == ("auth.test", 200, True)
+    assert call.headers["authorization"] == f"Bearer {TOKEN}"
+
+
+async def test_lookup_by_email_finds_a_member_whatever_the_case(slack: FakeSlack) -> None:
+    answer = await client(slack).users_lookupByEmail(email="Ana@Example.com")
+    assert answer["user"]["id"] == "U0ANA"
+    assert answer["user"]["profile"]["email"] == "ana@example.com"
+    (call,) = slack.calls_to("users.lookupByEmail")
+    assert call.http_method == "GET"  # slack_sdk sends this method's arguments in the query
+    assert call.args == {"email": "Ana@Example.com"}
+
+
+@pytest.mark.parametrize(
+    ("email", "token", "error"),
+    [
+        ("zoe@example.com", TOKEN, "users_not_found"),
+        ("ana@example.com", WRONG, "invalid_auth"),
+        ("", TOKEN, "invalid_arguments"),
+    ],
+)
+async def test_lookup_errors_are_slacks(
+    slack: FakeSlack, email: str, token: str, error: str
+) -> None:
+    with pytest.raises(SlackApiError) as caught:
+        await client(slack, token).users_lookupByEmail(email=email)
+    assert caught.value.response.status_code == 200
+    assert caught.value.response.data == {"ok": False, "error": error}
+
+
+def test_form_and_json_bodies_and_a_token_argument(slack: FakeSlack) -> None:
+    form = post(
+        slack, "users.lookupByEmail", None, data={"token": TOKEN, "email": "ana@example.com"}
+    )
+    assert form["user"]["id"] == "U0ANA"
+    as_json = post(slack, "users.lookupByEmail", json={"email": "ana@example.com"})
+    assert as_json["user"]["id"] == "U0ANA"
+    # Slack takes no token inside a JSON body
+    assert post(slack, "auth.test", None, json={"token": TOKEN}) == {
+        "ok": False,
+        "error": "not_authed",
+    }
+    assert [c.args for c in slack.calls][:2] == [
+        {"email": "ana@example.com"},  # the token argument is not kept among the arguments
+        {"email": "ana@example.com"},
+    ]
+
+
+def test_unknown_methods_and_methods_added_later(slack: FakeSlack) -> None:
+    assert post(slack, "chat.postMessage", json={"channel": "C1", "text": "hi"}) == {
+        "ok": False,
+        "error": "unknown_method",
+        "req_method": "chat.postMessage",
+    }
+
+    def post_message(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("channel"):
+            raise SlackError("channel_not_found")
+        return {"channel": args["channel"], "ts": "1700000000.000100"}
+
+    slack.handlers["chat.postMessage"] = post_message
+    sent = post(slack, "chat.postMessage", json={"channel": "C1", "text": "hi"})
+    assert sent == {"ok": True, "channel": "C1", "ts": "1700000000.000100"}
+    assert post(slack, "chat.postMessage", json={"text": "hi"})["error"] == "channel_not_found"
+    assert slack.calls_to("chat.postMessage")[-2].args == {"channel": "C1", "text": "hi"}
+
+
+def test_a_missing_scope_names_the_scope(slack: FakeSlack) -> None:
+    slack.scopes.discard("users:read.email")
+    answer = post(slack, "users.lookupByEmail", data={"email": "ana@example.com"})
+    assert answer["error"] == "missing_scope"
+    assert answer["needed"] == "users:read.email"
+
+
+def test_a_rate_limit_fault_is_a_429_with_retry_after(slack: FakeSlack) -> None:
+    slack.inject("rate_limited", times=1, retry_after=7)
+    response = httpx.post(slack.url + "auth.test", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "7"
+    assert response.json() == {"ok": False, "error": "ratelimited"}
+    assert post(slack, "auth.test")["ok"] is True  # the next call is served
+
+
+async def test_the_client_waits_retry_after_then_retries(slack: FakeSlack) -> None:
+    slack.inject("rate_limited", times=1, retry_after=1)
+    answer = await client(slack).users_lookupByEmail(email="ana@example.com")
+    assert answer["user"]["id"] == "U0ANA"
+    first, second = slack.calls
+    assert (first.status, second.status) == (429, 200)
+    assert second.at - first.at >= 1.0
+
+
+async def test_the_client_retries_server_errors_a_few_times(slack: FakeSlack) -> None:
+    slack.inject("server_error", times=SERVER_ERROR_RETRIES, status=500)
+    assert (await client(slack).auth_test())["ok"] is True
+    assert [c.status for c in slack.calls] == [500] * SERVER_ERROR_RETRIES + [200]
+
+    slack.calls.clear()
+    slack.inject("server_error", times=SERVER_ERROR_RETRIES + 1, status=503)
+    with pytest.raises(SlackApiError) as caught:
+        await client(slack).auth_test()
+    assert len(slack.calls) == SERVER_ERROR_RETRIES + 1
+    assert describe(caught.value, "auth.test") == "Slack refused auth.test: service_unavailable"
+
+
+async def test_rate_limits_outlasting_the_retries_are_reported(slack: FakeSlack) -> None:
+    slack.inject("rate_limited", times=RATE_LIMIT_RETRIES + 1, retry_after=0)
+    with pytest.raises(SlackApiError) as caught:
+        await client(slack).auth_test()
+    assert len(slack.calls) == RATE_LIMIT_RETRIES + 1
+    assert describe(caught.value, "auth.test") == (
+        f"Slack refused auth.test: ratelimited; still rate limited after {RATE_LIMIT_RETRIES} retries"
+    )
+
+
+async def test_a_refused_token_is_described_without_the_token(slack: FakeSlack) -> None:
+    with pytest.raises(SlackApiError) as caught:
+        await client(slack, WRONG).auth_test()
+    message = describe(caught.value, "auth.test")
+    assert message == (
+        "Slack refused auth.test: invalid_auth; "
+        "check SLACK_BOT_TOKEN (the bot token of the installed app)"
+    )
+    assert WRONG not in message
+
+
+async def test_an_unreachable_slack_is_described(slack: FakeSlack) -> None:
+    url = slack.url
+    slack.stop()
+    with pytest.raises(Exception) as caught:  # noqa: PT011 - aiohttp's connection error
+        await client(slack, url=url).auth_test()
+    message = describe(caught.value, "auth.test")
+    assert message.startswith("Slack auth.test failed: ClientConnectorError")
+    assert TOKEN not in message
+
+
+@pytest.mark.parametrize("suffix", ["api", "api/", "api//"])
+async def test_the_base_url_gets_one_trailing_slash(slack: FakeSlack, suffix: str) -> None:
+    base = slack.url.removesuffix("api/") + suffix
+    assert api_base_url(base) == slack.url
+    assert (await client(slack, url=base).auth_test())["ok"] is True
+
+
+def test_a_client_needs_the_bot_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN"):
+        slack_client(Settings(**{"SLACK_API_URL": "http://127.0.0.1:9/api/"}))
+
+
+def test_the_client_is_built_with_the_retry_handlers(slack: FakeSlack) -> None:
+    names = {type(h).__name__ for h in client(slack).retry_handlers}
+    assert {"AsyncRateLimitErrorRetryHandler", "AsyncServerErrorRetryHandler"} <= names
