@@ -96,8 +96,14 @@ async def refresh_all_deadlines(
     return done
 
 
-async def run_check(session: AsyncSession, agreement: Agreement, *, at: datetime) -> CheckResult:
-    """Evaluate every follow-up rule at `at`, record state changes, and plan the alerts."""
+async def run_check(
+    session: AsyncSession, agreement: Agreement, *, at: datetime, list_all: bool = False
+) -> CheckResult:
+    """Evaluate every follow-up rule at `at`, record state changes, and plan the alerts.
+
+    Only leads whose state changed are loaded (found in SQL), unless `list_all` asks for every
+    open lead past its warn point as well.
+    """
     clock = BusinessClock.of(agreement)
     people = await _slack_ids(session)
     away = await _away(session, at)
@@ -105,7 +111,7 @@ async def run_check(session: AsyncSession, agreement: Agreement, *, at: datetime
     await refresh_all_deadlines(session, agreement, at=at, clock=clock)
     for rule in agreement.followup:
         changes: dict[int, str] = {}
-        for candidate in await attention(session, rule=rule.name, at=at):
+        for candidate in await attention(session, rule=rule.name, at=at, changed_only=not list_all):
             status = evaluate(clock, rule, candidate.facts, at, candidate.times)
             if status is None:
                 continue

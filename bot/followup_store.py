@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import col, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -106,43 +107,97 @@ def _open_at(at: datetime) -> Any:
     )
 
 
-async def attention(session: AsyncSession, *, rule: str, at: datetime) -> list[Candidate]:
-    """Open leads past their warn point at `at`, and leads `check` last left in an open state."""
-    statement = (
-        select(FollowupState, Lead)
-        .join(Lead, col(Lead.id) == col(FollowupState.lead_id))
-        .where(
-            col(FollowupState.rule) == rule,
-            col(FollowupState.handed_off_at) <= at,
-            or_(
-                and_(col(FollowupState.warn_at) <= at, _open_at(at)),
-                col(FollowupState.state).in_([s for s in OPEN_STATES if s != "pending"]),
+ALERTING = [s for s in OPEN_STATES if s != "pending"]
+
+
+def _open_state(at: datetime) -> Any:
+    """The state of an open lead at `at`, in SQL (the same order as `bot.followup.evaluate`)."""
+    return case(
+        (
+            and_(
+                col(FollowupState.snoozed_until).is_not(None), col(FollowupState.snoozed_until) > at
             ),
+            "snoozed",
+        ),
+        (
+            and_(col(FollowupState.escalate_at).is_not(None), col(FollowupState.escalate_at) <= at),
+            "escalated",
+        ),
+        (col(FollowupState.deadline) <= at, "breached"),
+        (col(FollowupState.warn_at) <= at, "due_soon"),
+        else_="pending",
+    )
+
+
+async def attention(
+    session: AsyncSession, *, rule: str, at: datetime, changed_only: bool = False
+) -> list[Candidate]:
+    """Open leads past their warn point at `at`, and leads `check` last left in an open state.
+
+    With `changed_only`, only those whose state differs from the one `check` last recorded:
+    the states are compared in SQL, so a steady check loads a handful of rows, not every open
+    lead.
+    """
+    columns: list[Any] = [
+        col(FollowupState.lead_id),
+        col(FollowupState.handed_off_at),
+        col(FollowupState.warn_at),
+        col(FollowupState.deadline),
+        col(FollowupState.escalate_at),
+        col(FollowupState.state),
+        col(FollowupState.alerted_level),
+        col(FollowupState.snoozed_until),
+        col(FollowupState.reassigned_to),
+        col(Lead.external_id),
+        col(Lead.owner_email),
+        col(Lead.first_touch_at),
+        col(Lead.first_touch_by),
+        col(Lead.disqualified_at),
+        col(Lead.disqualify_reason),
+    ]
+    stored_open = col(FollowupState.state).in_(ALERTING)
+    if changed_only:
+        wanted = or_(
+            and_(
+                _open_at(at),
+                or_(col(FollowupState.warn_at) <= at, stored_open),
+                _open_state(at) != col(FollowupState.state),
+            ),
+            and_(~_open_at(at), stored_open),
         )
-        .order_by(col(FollowupState.deadline), col(Lead.id))
+    else:
+        wanted = or_(and_(col(FollowupState.warn_at) <= at, _open_at(at)), stored_open)
+    statement = (
+        sa_select(*columns)
+        .join(Lead, col(Lead.id) == col(FollowupState.lead_id))
+        .where(col(FollowupState.rule) == rule, col(FollowupState.handed_off_at) <= at, wanted)
+        .order_by(col(FollowupState.deadline), col(FollowupState.lead_id))
     )
     out = []
-    for state, lead in (await session.exec(statement)).all():
-        assert lead.id is not None
+    connection = await session.connection()  # a Core select of columns, no ORM objects
+    for row in (await connection.execute(statement)).all():
+        (lead_id, handed_off_at, warn_at, deadline, escalate_at, state, alerted, snoozed,
+         reassigned, external_id, owner_email, touched_at, touched_by, disqualified_at,
+         reason) = row  # fmt: skip
         facts = LeadFacts(
-            lead_id=lead.id,
-            external_id=lead.external_id,
-            owner=state.reassigned_to or lead.owner_email,
-            handed_off_at=state.handed_off_at,
-            first_touch_at=lead.first_touch_at,
-            first_touch_by=lead.first_touch_by,
-            disqualified_at=lead.disqualified_at,
-            disqualify_reason=lead.disqualify_reason,
-            snoozed_until=state.snoozed_until,
+            lead_id=lead_id,
+            external_id=external_id,
+            owner=reassigned or owner_email,
+            handed_off_at=handed_off_at,
+            first_touch_at=touched_at,
+            first_touch_by=touched_by,
+            disqualified_at=disqualified_at,
+            disqualify_reason=reason,
+            snoozed_until=snoozed,
         )
         times = RuleTimes(
-            handed_off_at=state.handed_off_at,
-            starts_at=state.handed_off_at,
-            warn_at=state.warn_at,
-            deadline=state.deadline,
-            escalate_at=state.escalate_at,
+            handed_off_at=handed_off_at,
+            starts_at=handed_off_at,
+            warn_at=warn_at,
+            deadline=deadline,
+            escalate_at=escalate_at,
         )
-        out.append(Candidate(facts, times, state.state, state.alerted_level))
+        out.append(Candidate(facts, times, state, alerted))
     return out
 
 
@@ -195,21 +250,7 @@ async def compliance_counts(
 
 async def open_counts(session: AsyncSession, *, rule: str, at: datetime) -> dict[str, int]:
     """How many open leads of `rule` are in each open state at `at` (all counted in SQL)."""
-    state = case(
-        (
-            and_(
-                col(FollowupState.snoozed_until).is_not(None), col(FollowupState.snoozed_until) > at
-            ),
-            "snoozed",
-        ),
-        (
-            and_(col(FollowupState.escalate_at).is_not(None), col(FollowupState.escalate_at) <= at),
-            "escalated",
-        ),
-        (col(FollowupState.deadline) <= at, "breached"),
-        (col(FollowupState.warn_at) <= at, "due_soon"),
-        else_="pending",
-    )
+    state = _open_state(at)
     rows = (
         await session.exec(
             select(state, func.count())

@@ -313,3 +313,20 @@ async def test_compliance_of_any_window(engine: AsyncEngine) -> None:
         )
     assert week9 == (2, 1)
     assert week10 == (1, 1)
+
+
+async def test_a_steady_check_loads_only_the_changes(engine: AsyncEngine) -> None:
+    await store_agreement(engine)
+    await store_leads(engine, [mql("A", "2027-03-08 10:00"), mql("B", "2027-03-08 12:00")])
+    first = await check(engine, local("2027-03-08 15:30"))
+    assert {s.facts.external_id: s.state for s in first.leads} == {"A": "breached", "B": "due_soon"}
+    steady = await check(engine, local("2027-03-08 15:45"))
+    assert steady.leads == [] and steady.changes == []
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        everything = await run_check(
+            session, example(), at=local("2027-03-08 15:45"), list_all=True
+        )
+    assert {s.facts.external_id for s in everything.leads} == {"A", "B"}
+    assert everything.changes == []
+    later = await check(engine, local("2027-03-08 16:00"))
+    assert [(s.facts.external_id, s.state) for s in later.leads] == [("B", "breached")]

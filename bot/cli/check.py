@@ -77,6 +77,9 @@ def check_command(
         False, "--dry-run", help="Change nothing; print what would be posted."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    list_all: bool = typer.Option(
+        False, "--all", help="List every open lead past its warn point, not only the changes."
+    ),
 ) -> None:
     """Evaluate lead follow-up rules; record state changes (alerts are posted by the bot)."""
     config = settings()
@@ -88,7 +91,7 @@ def check_command(
             AsyncSession(engine, expire_on_commit=False) as session,
         ):
             agreement = await agreement_in_force(session, when)
-            result = await run_check(session, agreement, at=when)
+            result = await run_check(session, agreement, at=when, list_all=list_all)
             if dry_run:
                 await session.rollback()
             else:
