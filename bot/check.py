@@ -25,11 +25,9 @@ from bot.followup import (
 )
 from bot.followup_store import (
     attention,
-    breaching_between,
-    compliance_counts,
-    open_counts,
     record_states,
     refresh_deadlines,
+    rule_figures,
 )
 from bot.humanize import span
 from models.agreement import Agreement, FollowupRule
@@ -125,18 +123,16 @@ async def run_check(
                 if post is not None:
                     result.posts.append(post)
         await record_states(session, rule=rule.name, changes=changes, at=at)
-        due, met = await compliance_counts(
-            session, rule=rule.name, start=period_start(agreement), at=at
-        )
         horizon = clock.add(at, clock.span(parse_duration(rule.within)))
+        figures = await rule_figures(
+            session, rule=rule.name, start=period_start(agreement), at=at, horizon=horizon
+        )
         result.rules.append(
             RuleCheck(
                 rule=rule.name,
-                compliance=compliance_of(rule, due=due, met=met),
-                open=await open_counts(session, rule=rule.name, at=at),
-                breaching_next=await breaching_between(
-                    session, rule=rule.name, at=at, until=horizon
-                ),
+                compliance=compliance_of(rule, due=figures.due, met=figures.met),
+                open=figures.open,
+                breaching_next=figures.breaching,
                 horizon=horizon,
             )
         )

@@ -27,6 +27,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_YEARS = 10
 
 
+_CLOCKS: dict[str, BusinessClock] = {}
+
+
 def _us(at: datetime) -> int:
     """An aware instant as whole microseconds since the epoch (exact, unlike a float)."""
     if at.tzinfo is None:
@@ -57,6 +60,16 @@ class BusinessClock:
 
     @classmethod
     def of(cls, agreement: Agreement) -> BusinessClock:
+        """The clock of an agreement's business hours, shared by every caller (its timeline of
+        business days is built once, lazily)."""
+        key = agreement.timezone + agreement.business_hours.model_dump_json()
+        clock = _CLOCKS.get(key)
+        if clock is None:
+            clock = _CLOCKS[key] = cls._build(agreement)
+        return clock
+
+    @classmethod
+    def _build(cls, agreement: Agreement) -> BusinessClock:
         hours = agreement.business_hours
         return cls(
             zone=agreement.zone,

@@ -248,43 +248,59 @@ async def compliance_counts(
     return int(row[0]), int(row[1])
 
 
-async def open_counts(session: AsyncSession, *, rule: str, at: datetime) -> dict[str, int]:
-    """How many open leads of `rule` are in each open state at `at` (all counted in SQL)."""
+@dataclass(frozen=True)
+class RuleFigures:
+    """One rule at `at`: compliance counts for a window, open leads by state, coming breaches."""
+
+    due: int
+    met: int
+    open: dict[str, int]
+    breaching: int
+
+
+async def rule_figures(
+    session: AsyncSession, *, rule: str, start: datetime, at: datetime, horizon: datetime
+) -> RuleFigures:
+    """Everything `check` and `status` count for a rule, in one pass over its hand-offs.
+
+    due/met cover the hand-offs in [start, at] (as `compliance_counts`); the open counts and
+    the leads breaching in (at, horizon] cover every hand-off up to `at`.
+    """
+    touched = and_(col(Lead.first_touch_at).is_not(None), col(Lead.first_touch_at) <= at)
+    early_out = and_(
+        col(Lead.disqualified_at).is_not(None),
+        col(Lead.disqualified_at) <= at,
+        col(Lead.disqualified_at) <= col(FollowupState.deadline),
+    )
+    in_window = col(FollowupState.handed_off_at) >= start
+    due = and_(in_window, or_(touched, and_(col(FollowupState.deadline) <= at, ~early_out)))
+    met = and_(in_window, touched, col(Lead.first_touch_at) <= col(FollowupState.deadline))
+    is_open = _open_at(at)
     state = _open_state(at)
-    rows = (
-        await session.exec(
-            select(state, func.count())
-            .select_from(FollowupState)
-            .join(Lead, col(Lead.id) == col(FollowupState.lead_id))
-            .where(
-                col(FollowupState.rule) == rule,
-                col(FollowupState.handed_off_at) <= at,
-                _open_at(at),
-            )
-            .group_by(state)
-        )
-    ).all()
-    counts = dict.fromkeys(OPEN_STATES, 0)
-    counts.update({str(name): int(n) for name, n in rows})
-    return counts
+    breaching = and_(
+        is_open, col(FollowupState.deadline) > at, col(FollowupState.deadline) <= horizon
+    )
 
+    def total(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-async def breaching_between(
-    session: AsyncSession, *, rule: str, at: datetime, until: datetime
-) -> int:
-    """Open leads whose deadline falls in (at, until]: they breach by then unless touched."""
     row = (
         await session.exec(
-            select(func.count())
+            select(
+                total(due),
+                total(met),
+                total(breaching),
+                *(total(and_(is_open, state == name)) for name in OPEN_STATES),
+            )
             .select_from(FollowupState)
             .join(Lead, col(Lead.id) == col(FollowupState.lead_id))
-            .where(
-                col(FollowupState.rule) == rule,
-                col(FollowupState.handed_off_at) <= at,
-                col(FollowupState.deadline) > at,
-                col(FollowupState.deadline) <= until,
-                _open_at(at),
-            )
+            .where(col(FollowupState.rule) == rule, col(FollowupState.handed_off_at) <= at)
         )
     ).one()
-    return int(row)
+    numbers = [int(value) for value in row]
+    return RuleFigures(
+        due=numbers[0],
+        met=numbers[1],
+        breaching=numbers[2],
+        open=dict(zip(OPEN_STATES, numbers[3:], strict=True)),
+    )

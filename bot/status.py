@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.check import period_start
 from bot.clock import BusinessClock
 from bot.followup import Compliance, compliance_of
-from bot.followup_store import breaching_between, compliance_counts, open_counts
+from bot.followup_store import rule_figures
 from bot.kpis import (
     KpiResult,
     Window,
@@ -99,21 +99,18 @@ async def build_status(
     clock = BusinessClock.of(agreement)
     rules = []
     for rule in agreement.followup:
-        due, met = await compliance_counts(
-            session, rule=rule.name, start=period_start(agreement), at=at
-        )
-        opened = await open_counts(session, rule=rule.name, at=at)
         horizon = clock.add(at, clock.span(parse_duration(rule.within)))
-        breached = opened["breached"] + opened["escalated"]
+        figures = await rule_figures(
+            session, rule=rule.name, start=period_start(agreement), at=at, horizon=horizon
+        )
+        breached = figures.open["breached"] + figures.open["escalated"]
         rules.append(
             RuleStatus(
                 rule=rule.name,
                 stage=rule.stage,
-                compliance=compliance_of(rule, due=due, met=met),
-                open=opened,
-                breaching_next=await breaching_between(
-                    session, rule=rule.name, at=at, until=horizon
-                ),
+                compliance=compliance_of(rule, due=figures.due, met=figures.met),
+                open=figures.open,
+                breaching_next=figures.breaching,
                 horizon=horizon,
                 revenue_at_risk=revenue_at_risk(
                     breached,
