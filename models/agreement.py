@@ -279,6 +279,9 @@ class HubspotSource(Strict):
     name: Identifier
     kind: Literal["hubspot"]
     stages: dict[str, str] = Field(default_factory=dict)
+    # The account's budget per rolling ten seconds (100 on Free/Starter, 190 on Professional
+    # and Enterprise); the client keeps under 90% of it. Default: 100.
+    requests_per_ten_seconds: Annotated[int, Field(ge=10, le=10_000)] = 100
 
 
 class MetricsCsvSource(Strict):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
 from typing import Literal, TypeVar
@@ -164,6 +164,9 @@ async def _sync_hubspot(
             raise HubSpotError(
                 "HUBSPOT_TOKEN is not set; a HubSpot source needs a private app's token"
             )
+        budget = max(1, source.requests_per_ten_seconds * 9 // 10)
+        if budget != config.limits.per_ten_seconds:
+            config = replace(config, limits=replace(config.limits, per_ten_seconds=budget))
         async with HubSpotClient(config) as client:
             await sync_hubspot(engine, source, client, result, at=at, progress=progress)
         async with session_scope(engine) as session:

@@ -408,3 +408,19 @@ async def test_without_settings_the_hubspot_source_fails_and_the_others_sync(
         results[0].error,
         None,
     )
+
+
+async def test_the_accounts_ten_second_budget_comes_from_the_agreement(
+    engine: AsyncEngine, portal: FakeHubSpot
+) -> None:
+    portal.limits.per_ten_seconds = 20  # a small portal: a 429 if the client sent more
+    for n in range(2_000):
+        contact(portal, n)
+    crm = HubspotSource(name="crm", kind="hubspot", stages=STAGES, requests_per_ten_seconds=20)
+    small = example().model_copy(update={"sources": [crm]})
+    (result,) = await sync_sources(engine, small, at=AT, hubspot=reach(portal))
+    assert (result.status, result.fetched) == ("ok", 2_000)
+    assert {s.status for s in portal.requests} == {200}  # never over the portal's budget
+    times = sorted(s.at for s in portal.requests)
+    busiest = max(sum(1 for t in times if start <= t < start + 10) for start in times)
+    assert busiest <= 18  # 90% of the account's 20
