@@ -213,6 +213,24 @@ async def record_states(
         )
 
 
+def _due_and_met(at: datetime) -> tuple[Any, Any]:
+    """Whether a hand-off is due, and met, at `at`: the SQL of `bot.followup.evaluate`'s
+    `counts_as_due` / `counts_as_met` (the one place this rule is written for the store)."""
+    touched = and_(col(Lead.first_touch_at).is_not(None), col(Lead.first_touch_at) <= at)
+    early_out = and_(
+        col(Lead.disqualified_at).is_not(None),
+        col(Lead.disqualified_at) <= at,
+        col(Lead.disqualified_at) <= col(FollowupState.deadline),
+    )
+    due = or_(touched, and_(col(FollowupState.deadline) <= at, ~early_out))
+    met = and_(touched, col(Lead.first_touch_at) <= col(FollowupState.deadline))
+    return due, met
+
+
+def _total(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
 async def compliance_counts(
     session: AsyncSession,
     *,
@@ -222,20 +240,10 @@ async def compliance_counts(
     until: datetime | None = None,
 ) -> tuple[int, int]:
     """(due, met) at `at` of the hand-offs in [start, until or at], as `evaluate` counts them."""
-    touched = and_(col(Lead.first_touch_at).is_not(None), col(Lead.first_touch_at) <= at)
-    early_out = and_(
-        col(Lead.disqualified_at).is_not(None),
-        col(Lead.disqualified_at) <= at,
-        col(Lead.disqualified_at) <= col(FollowupState.deadline),
-    )
-    due = or_(touched, and_(col(FollowupState.deadline) <= at, ~early_out))
-    met = and_(touched, col(Lead.first_touch_at) <= col(FollowupState.deadline))
+    due, met = _due_and_met(at)
     row = (
         await session.exec(
-            select(
-                func.coalesce(func.sum(case((due, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((met, 1), else_=0)), 0),
-            )
+            select(_total(due), _total(met))
             .select_from(FollowupState)
             .join(Lead, col(Lead.id) == col(FollowupState.lead_id))
             .where(
@@ -266,31 +274,21 @@ async def rule_figures(
     due/met cover the hand-offs in [start, at] (as `compliance_counts`); the open counts and
     the leads breaching in (at, horizon] cover every hand-off up to `at`.
     """
-    touched = and_(col(Lead.first_touch_at).is_not(None), col(Lead.first_touch_at) <= at)
-    early_out = and_(
-        col(Lead.disqualified_at).is_not(None),
-        col(Lead.disqualified_at) <= at,
-        col(Lead.disqualified_at) <= col(FollowupState.deadline),
-    )
     in_window = col(FollowupState.handed_off_at) >= start
-    due = and_(in_window, or_(touched, and_(col(FollowupState.deadline) <= at, ~early_out)))
-    met = and_(in_window, touched, col(Lead.first_touch_at) <= col(FollowupState.deadline))
+    due, met = (and_(in_window, condition) for condition in _due_and_met(at))
     is_open = _open_at(at)
     state = _open_state(at)
     breaching = and_(
         is_open, col(FollowupState.deadline) > at, col(FollowupState.deadline) <= horizon
     )
 
-    def total(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
     row = (
         await session.exec(
             select(
-                total(due),
-                total(met),
-                total(breaching),
-                *(total(and_(is_open, state == name)) for name in OPEN_STATES),
+                _total(due),
+                _total(met),
+                _total(breaching),
+                *(_total(and_(is_open, state == name)) for name in OPEN_STATES),
             )
             .select_from(FollowupState)
             .join(Lead, col(Lead.id) == col(FollowupState.lead_id))
