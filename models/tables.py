@@ -259,3 +259,16 @@ class AwayPeriod(SQLModel, table=True):
     end_at: datetime | None = _instant()
     created_by: str
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SlackRequest(SQLModel, table=True):
+    """A Slack request already handled (event id, or the action's identity), claimed once.
+
+    Slack delivers events again (`X-Slack-Retry-Num`); the unique key lets every replica see
+    that a delivery was already applied, so an action never happens twice.
+    """
+
+    __tablename__ = "slack_request"
+    key: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(max_length=40)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)

@@ -8,7 +8,9 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import make_url, text
@@ -18,6 +20,10 @@ from sqlmodel import SQLModel
 import models.tables  # noqa: F401  (the tables, for truncation)
 from bot.cli import main
 from models.db import create_engine, upgrade
+from tests.fakes.slack import FakeSlack
+
+if TYPE_CHECKING:
+    from tests.utils.slack_bot import SlackBot
 
 PG_URL = os.environ.get("SLABOT_TEST_POSTGRES_URL")
 REQUIRE_PG = os.environ.get("SLABOT_TEST_REQUIRE_POSTGRES") == "1"
@@ -185,3 +191,28 @@ def _restore_logging() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """A fake Slack Web API on a loopback port."""
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def slack_bot(
+    database_url: str, engine: AsyncEngine, fake_slack: FakeSlack
+) -> AsyncIterator[SlackBot]:
+    """The bot's HTTP listener on this test's store (SQLite and PostgreSQL), at a fixed instant."""
+    from tests.utils.slack_bot import SlackBot, settings_for
+
+    bot = SlackBot(
+        fake=fake_slack,
+        engine=engine,
+        settings=settings_for(database_url, fake_slack),
+        at=datetime(2027, 3, 3, 15, 0, tzinfo=UTC),  # Wednesday 09:00 in Chicago
+    )
+    await bot.start()
+    yield bot
+    await bot.stop()

@@ -96,10 +96,10 @@ def test_form_and_json_bodies_and_a_token_argument(slack: FakeSlack) -> None:
 
 
 def test_unknown_methods_and_methods_added_later(slack: FakeSlack) -> None:
-    assert post(slack, "chat.postMessage", json={"channel": "C1", "text": "hi"}) == {
+    assert post(slack, "chat.unknownThing", json={"channel": "C1", "text": "hi"}) == {
         "ok": False,
         "error": "unknown_method",
-        "req_method": "chat.postMessage",
+        "req_method": "chat.unknownThing",
     }
 
     def post_message(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
@@ -199,3 +199,64 @@ def test_a_client_needs_the_bot_token(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_client_is_built_with_the_retry_handlers(slack: FakeSlack) -> None:
     names = {type(h).__name__ for h in client(slack).retry_handlers}
     assert {"AsyncRateLimitErrorRetryHandler", "AsyncServerErrorRetryHandler"} <= names
+
+
+def test_posted_messages_are_kept_by_channel_and_edited_in_place(slack: FakeSlack) -> None:
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Lead L-1* breached"}}]
+    sent = post(
+        slack, "chat.postMessage", json={"channel": "C1", "text": "breach", "blocks": blocks}
+    )
+    assert sent["ok"] and sent["channel"] == "C1"
+    edited = post(slack, "chat.update", json={"channel": "C1", "ts": sent["ts"], "text": "done"})
+    assert edited["ok"]
+    [message] = slack.messages["C1"]
+    assert (message.text, message.blocks, message.edits[0]["text"]) == ("done", [], "breach")
+    missing = post(slack, "chat.update", json={"channel": "C1", "ts": "1.2", "text": "x"})
+    assert missing["error"] == "message_not_found"
+
+
+@pytest.mark.parametrize(
+    ("blocks", "error"),
+    [
+        ([{"type": "divider"}] * 51, "invalid_blocks"),
+        ([{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}], "invalid_blocks"),
+        ([{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}], "invalid_blocks"),
+        ([{"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}], "invalid_blocks"),
+        ([{"type": "banner"}], "invalid_blocks"),
+    ],
+)
+def test_block_kit_limits_are_enforced(
+    slack: FakeSlack, blocks: list[dict[str, Any]], error: str
+) -> None:
+    answer = post(slack, "chat.postMessage", json={"channel": "C1", "text": "t", "blocks": blocks})
+    assert answer["error"] == error
+    assert "C1" not in slack.messages
+
+
+def test_a_message_without_a_text_fallback_is_refused(slack: FakeSlack) -> None:
+    blocks = [{"type": "divider"}]
+    answer = post(slack, "chat.postMessage", json={"channel": "C1", "blocks": blocks})
+    assert answer["error"] == "no_text"
+
+
+def test_views_are_checked_and_kept(slack: FakeSlack) -> None:
+    home = {"type": "home", "blocks": [{"type": "divider"}] * 100}
+    assert post(slack, "views.publish", json={"user_id": "U1", "view": home})["ok"]
+    too_big = {"type": "home", "blocks": [{"type": "divider"}] * 101}
+    assert post(slack, "views.publish", json={"user_id": "U1", "view": too_big})["error"] == (
+        "invalid_blocks"
+    )
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Edit"}, "blocks": []}
+    opened = post(slack, "views.open", json={"trigger_id": "1.2.3", "view": modal})
+    assert opened["view"]["id"] in slack.modals
+    assert len(slack.home["U1"]["blocks"]) == 100
+
+
+def test_a_response_url_takes_five_messages(slack: FakeSlack) -> None:
+    url = slack.response_url()
+    for number in range(5):
+        answer = httpx.post(url, json={"text": f"reply {number}"})
+        assert answer.status_code == 200
+    assert httpx.post(url, json={"text": "sixth"}).status_code == 404
+    assert [r["text"] for r in slack.responses_to(url)] == [f"reply {n}" for n in range(5)]
+    assert httpx.post(slack.response_url(), json={}).status_code == 400  # no text fallback

@@ -19,19 +19,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.fakes import slack_messages
+from tests.fakes.block_kit import BlockKitError, check_message
+from tests.fakes.slack_error import SlackError
+from tests.fakes.slack_messages import Message
+
+__all__ = ["FakeSlack", "Message", "SlackError", "SlackUser"]
+
 TOKEN = "xoxb-1111111111-2222222222-fakeslackbottoken"
 TEAM_ID = "T0FAKE0001"
 BOT_USER_ID = "U0FAKEBOT1"
 ALL_SCOPES = frozenset({"chat:write", "commands", "files:write", "users:read", "users:read.email"})
 SERVER_ERRORS = {500: "internal_error", 502: "internal_error", 503: "service_unavailable"}
-
-
-class SlackError(Exception):
-    """Raised by a handler: answered as `{"ok": false, "error": code, **extra}`."""
-
-    def __init__(self, code: str, **extra: Any) -> None:
-        super().__init__(code)
-        self.code, self.extra = code, extra
 
 
 @dataclass(frozen=True)
@@ -125,7 +124,9 @@ def users_lookup_by_email(fake: FakeSlack, args: dict[str, Any]) -> dict[str, An
 METHODS: dict[str, Handler] = {
     "auth.test": auth_test,
     "users.lookupByEmail": users_lookup_by_email,
+    **slack_messages.METHODS,
 }
+RESPONSE_URL_USES = 5  # Slack: a response_url takes at most five messages, within 30 minutes
 
 
 @dataclass
@@ -138,11 +139,19 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     handlers: dict[str, Handler] = field(default_factory=lambda: dict(METHODS))
     faults: list[Fault] = field(default_factory=list)
+    messages: dict[str, list[Message]] = field(default_factory=dict)  # by channel, oldest first
+    ephemeral: list[Message] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)  # through response_url
+    home: dict[str, dict[str, Any]] = field(default_factory=dict)  # published Home tab by user
+    modals: dict[str, dict[str, Any]] = field(default_factory=dict)  # opened views by id
+    closed_channels: set[str] = field(default_factory=set)  # channels the bot is not in
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
         self._server: _Server | None = None
         self._ids = 0
+        self._ts = 0
+        self._response_urls: dict[str, int] = {}
 
     # --- running -------------------------------------------------------------------------------
 
@@ -191,6 +200,26 @@ class FakeSlack:
         with self._lock:
             self.faults.append(Fault(kind, times, method, **details))
 
+    def next_ts(self) -> str:
+        """A message timestamp, unique and increasing, as Slack's `ts`."""
+        with self._lock:
+            self._ts += 1
+            return f"{1_800_000_000 + self._ts}.{self._ts:06d}"
+
+    def response_url(self) -> str:
+        """A fresh `response_url` for a command or action the test sends."""
+        with self._lock:
+            self._ids += 1
+            hook = f"T{self._ids:06d}"
+            self._response_urls[hook] = 0
+        return self.url.removesuffix("api/") + f"respond/{hook}"
+
+    def responses_to(self, url: str) -> list[dict[str, Any]]:
+        """What the bot sent to one `response_url`."""
+        hook = url.rsplit("/", 1)[-1]
+        with self._lock:
+            return [r for r in self.responses if r["hook"] == hook]
+
     def require_scope(self, scope: str) -> None:
         """In a handler: refuse as Slack does when the app lacks `scope`."""
         if scope not in self.scopes:
@@ -209,6 +238,8 @@ class FakeSlack:
         url = urlsplit(target)
         method = url.path.removeprefix("/api/") if url.path.startswith("/api/") else ""
         args, json_body = _args(url.query, headers.get("content-type", ""), raw)
+        if url.path.startswith("/respond/"):
+            return self._respond(url.path.removeprefix("/respond/"), args, headers)
         with self._lock:
             status, extra, body = self._answer(method, args, json_body, headers)
             self.calls.append(
@@ -241,6 +272,30 @@ class FakeSlack:
             return 200, {}, {"ok": True, **handler(self, args)}
         except SlackError as exc:
             return 200, {}, {**_error(exc.code), **exc.extra}
+
+    def _respond(
+        self, hook: str, args: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """A message through a `response_url`: no token; at most five per URL."""
+        with self._lock:
+            uses = self._response_urls.get(hook)
+            if uses is None:
+                status, body = 404, _error("expired_url")
+            elif uses >= RESPONSE_URL_USES:
+                status, body = 404, _error("used_url")
+            else:
+                try:
+                    blocks = check_message(args)
+                except BlockKitError as exc:
+                    status, body = 400, _error(str(exc).partition(":")[0])
+                else:
+                    self._response_urls[hook] = uses + 1
+                    self.responses.append({**args, "blocks": blocks, "hook": hook})
+                    status, body = 200, {"ok": True}
+            self.calls.append(
+                Call("response_url", "POST", args, headers, status, body, time.monotonic())
+            )
+        return status, {}, body
 
     def _fault(self, method: str) -> Fault | None:
         for fault in self.faults:

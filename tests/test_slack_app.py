@@ -1,0 +1,67 @@
+"""The app behind its HTTP listener: signatures, health, metrics, and one request end to end."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.utils.slack_bot import SlackBot
+
+
+async def test_a_signed_command_is_acknowledged_and_answered(slack_bot: SlackBot) -> None:
+    sent = await slack_bot.command("help")
+    assert sent.status == 200
+    [reply] = await slack_bot.replies(sent)
+    assert reply["response_type"] == "ephemeral"
+    assert "/sla status" in reply["text"]
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["unsigned", "stale", "future", "tampered", "wrong secret"],
+)
+async def test_a_request_failing_the_signature_check_gets_401_and_does_nothing(
+    slack_bot: SlackBot, how: str
+) -> None:
+    options: dict[str, object] = {}
+    if how == "unsigned":
+        options["signed"] = False
+    elif how == "stale":
+        options["timestamp"] = int(time.time()) - 301
+    elif how == "future":
+        options["timestamp"] = int(time.time()) + 301
+    elif how == "tampered":
+        options["headers"] = {"X-Slack-Signature": "v0=" + "0" * 64}
+    else:
+        from tests.utils.slack_bot import sign
+
+        options["headers"] = sign("text=help", secret="not-the-secret")
+    sent = await slack_bot.command("help", **options)
+    assert sent.status == 401
+    await _settle()
+    assert slack_bot.fake.responses == []
+    assert slack_bot.fake.calls == []
+
+
+async def test_healthz_answers_when_the_store_is_reachable(slack_bot: SlackBot) -> None:
+    assert slack_bot._http is not None
+    answer = await slack_bot._http.get("/healthz")
+    assert answer.status_code == 200
+    assert answer.json() == {"ok": True, "store": "ok"}
+
+
+async def test_metrics_count_requests_and_time_acks(slack_bot: SlackBot) -> None:
+    assert slack_bot._http is not None
+    await slack_bot.command("help")
+    await slack_bot.command("help", signed=False)
+    text = (await slack_bot._http.get("/metrics")).text
+    assert 'slabot_requests_total{kind="command:help",outcome="ok"} 1.0' in text
+    assert 'slabot_requests_total{kind="unsigned",outcome="401"} 1.0' in text
+    assert 'slabot_ack_seconds_count{kind="command:help"} 1.0' in text
+
+
+async def _settle() -> None:
+    import asyncio
+
+    await asyncio.sleep(0.2)

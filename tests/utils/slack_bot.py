@@ -1,0 +1,255 @@
+"""The bot as Slack meets it: the real Bolt app behind its real HTTP listener, fed signed requests.
+
+`SlackBot` runs `bot.server.web_app` on a loopback port against a test's store, with the Web API
+pointed at a `FakeSlack`. Its helpers build the form and JSON bodies Slack sends for slash
+commands, button clicks, view submissions and events, sign them with the signing secret (or
+tamper with them), and wait for what the bot sends back through `response_url` or the Web API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import Deps, build_app
+from bot.server import EVENTS_PATH, web_app
+from bot.settings import Settings
+from tests.fakes.slack import TEAM_ID, TOKEN, FakeSlack
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # a test secret, not a real one
+CHANNEL = "C0TESTCHAN1"
+
+
+def settings_for(database_url: str, fake: FakeSlack, **more: Any) -> Settings:
+    values = {
+        "SLABOT_DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.url,
+        **more,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def sign(
+    body: str, *, timestamp: int | None = None, secret: str = SIGNING_SECRET
+) -> dict[str, str]:
+    """The headers Slack sends with `body`: its timestamp and the v0 HMAC signature."""
+    stamp = str(timestamp if timestamp is not None else int(time.time()))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": str(signature)}
+
+
+@dataclass
+class Sent:
+    """A request sent to the bot: Slack's HTTP answer and where the bot may reply later."""
+
+    response: httpx.Response
+    response_url: str | None = None
+    trigger_id: str | None = None
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code
+
+    def json(self) -> Any:
+        return self.response.json() if self.response.content else None
+
+
+@dataclass
+class SlackBot:
+    fake: FakeSlack
+    engine: AsyncEngine
+    settings: Settings
+    at: datetime
+    deps: Deps = field(init=False)
+    url: str = ""
+    _runner: web.AppRunner | None = None
+    _http: httpx.AsyncClient | None = None
+    _triggers: int = 0
+
+    async def start(self) -> SlackBot:
+        self.deps = Deps(engine=self.engine, settings=self.settings, now=lambda: self.at)
+        server = web_app(build_app(self.deps), self.deps)
+        self._runner = web.AppRunner(server, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host="127.0.0.1", port=0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        self._http = httpx.AsyncClient(base_url=self.url, timeout=10)
+        return self
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # --- sending -------------------------------------------------------------------------------
+
+    async def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        headers: dict[str, str] | None = None,
+        signed: bool = True,
+        timestamp: int | None = None,
+    ) -> httpx.Response:
+        assert self._http is not None, "start() the bot first"
+        sent = {"Content-Type": content_type}
+        if signed:
+            sent.update(sign(body, timestamp=timestamp))
+        sent.update(headers or {})
+        return await self._http.post(EVENTS_PATH, content=body, headers=sent)
+
+    def trigger_id(self) -> str:
+        self._triggers += 1
+        return f"{self._triggers}.1111.{'a' * 32}"
+
+    async def command(
+        self, text: str, *, user: str = "U0MEMBER01", channel: str = CHANNEL, **options: Any
+    ) -> Sent:
+        """`/sla text` typed by `user` in `channel`."""
+        response_url = self.fake.response_url()
+        trigger = options.pop("trigger_id", None) or self.trigger_id()
+        form = {
+            "token": "legacy-verification-token",
+            "team_id": TEAM_ID,
+            "team_domain": "fake-workspace",
+            "channel_id": channel,
+            "channel_name": "sales",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/sla",
+            "text": text,
+            "api_app_id": "A0SLABOT01",
+            "response_url": response_url,
+            "trigger_id": trigger,
+        }
+        response = await self.post(urlencode(form), "application/x-www-form-urlencoded", **options)
+        return Sent(response, response_url, trigger)
+
+    async def interaction(self, payload: dict[str, Any], **options: Any) -> Sent:
+        """A `block_actions` or `view_submission` payload, form-encoded as Slack sends it."""
+        payload = {"team": {"id": TEAM_ID, "domain": "fake-workspace"}, **payload}
+        payload.setdefault("trigger_id", self.trigger_id())
+        body = urlencode({"payload": json.dumps(payload)})
+        response = await self.post(body, "application/x-www-form-urlencoded", **options)
+        return Sent(response, payload.get("response_url"), payload["trigger_id"])
+
+    async def click(
+        self,
+        action_id: str,
+        value: str = "",
+        *,
+        user: str = "U0MEMBER01",
+        message: dict[str, Any] | None = None,
+        channel: str = CHANNEL,
+        selected: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Sent:
+        """A click on a button (or a choice in a select, with `selected`) in a message."""
+        action: dict[str, Any] = {
+            "action_id": action_id,
+            "block_id": "b1",
+            "type": "button",
+            "value": value,
+            "action_ts": f"{time.time():.6f}",
+        }
+        if selected is not None:
+            action.update(selected)
+        response_url = self.fake.response_url()
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+            "api_app_id": "A0SLABOT01",
+            "container": {
+                "type": "message",
+                "message_ts": (message or {}).get("ts", "1800000000.000001"),
+                "channel_id": channel,
+                "is_ephemeral": False,
+            },
+            "channel": {"id": channel, "name": "alerts"},
+            "message": message or {"ts": "1800000000.000001", "text": "", "blocks": []},
+            "response_url": response_url,
+            "actions": [action],
+        }
+        return await self.interaction(payload, **options)
+
+    async def submit(
+        self,
+        callback_id: str,
+        values: dict[str, dict[str, Any]],
+        *,
+        user: str = "U0MEMBER01",
+        private_metadata: str = "",
+        **options: Any,
+    ) -> Sent:
+        """A modal submitted; `values` is `view.state.values` (block_id -> action_id -> value)."""
+        payload = {
+            "type": "view_submission",
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+            "api_app_id": "A0SLABOT01",
+            "view": {
+                "id": "VMODAL0001",
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": private_metadata,
+                "state": {"values": values},
+                "hash": "1700000000.abcdef",
+            },
+        }
+        return await self.interaction(payload, **options)
+
+    async def event(
+        self, event: dict[str, Any], *, event_id: str = "Ev0000000001", **options: Any
+    ) -> Sent:
+        """An Events API delivery (`headers={"X-Slack-Retry-Num": "1"}` for a redelivery)."""
+        body = json.dumps(
+            {
+                "token": "legacy-verification-token",
+                "team_id": TEAM_ID,
+                "api_app_id": "A0SLABOT01",
+                "event": event,
+                "type": "event_callback",
+                "event_id": event_id,
+                "event_time": int(time.time()),
+            }
+        )
+        return Sent(await self.post(body, "application/json", **options))
+
+    # --- waiting for replies -------------------------------------------------------------------
+
+    async def replies(
+        self, sent: Sent, count: int = 1, *, wait: float = 5.0
+    ) -> list[dict[str, Any]]:
+        """What the bot sent to the request's `response_url`, once `count` arrived."""
+        assert sent.response_url is not None
+        return await self.until(
+            lambda: self.fake.responses_to(sent.response_url or ""), count, wait
+        )
+
+    async def until(
+        self, seen: Callable[[], list[Any]], count: int = 1, wait: float = 5.0
+    ) -> list[Any]:
+        """Poll `seen()` until it holds `count` items (slow work runs after the ack)."""
+        deadline = time.monotonic() + wait
+        while True:
+            items = seen()
+            if len(items) >= count or time.monotonic() > deadline:
+                assert len(items) >= count, f"waited {wait} s for {count}, got {items!r}"
+                return items
+            await asyncio.sleep(0.01)
