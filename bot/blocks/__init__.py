@@ -1,0 +1,1 @@
+"""Block Kit builders: pure functions from engine results to Slack messages and views."""
