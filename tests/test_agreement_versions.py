@@ -107,24 +107,6 @@ async def test_a_failed_apply_writes_nothing(engine: AsyncEngine) -> None:
         assert (await session.exec(select(Team))).all() == []
 
 
-def test_run_applies_the_agreement_then_says_the_listener_is_not_built(
-    cli: CLI, cli_env: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    cli_env.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
-    cli_env.setenv("SLACK_SIGNING_SECRET", "secret")
-    cli_env.setenv("SLABOT_AGREEMENT", str(EXAMPLES / "agreement.yaml"))
-    result = cli("run")
-    assert result.code == 1
-    assert "Preflight passed" in result.err
-    assert "xoxb-test-token" not in result.err + result.out
-    shown = cli("agreement", "history", "--json")
-    assert '"applied_by": "SLABOT_AGREEMENT"' in shown.out
-    assert cli("run").code == 1
-    assert (
-        cli("agreement", "history", "--json").out.count('"version"') == 1
-    )  # unchanged: no new version
-
-
 def test_run_refuses_a_bad_agreement_with_exit_2(
     cli: CLI, cli_env: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 
+from bot.app import Deps, build_app
 from bot.cli.app import app
 from bot.cli.common import open_store, parse_at, run, settings
-from bot.errors import BadInput, NotReady
+from bot.errors import BadInput
 from bot.logs import configure_logging
-from bot.settings import SettingsError
+from bot.server import serve
+from bot.settings import Settings, SettingsError
+from models.agreement import Agreement
 from models.agreement_loader import AgreementError, load_agreement
 from models.agreements import apply_agreement
 from models.db import session_scope
@@ -18,7 +21,7 @@ log = logging.getLogger("slabot.run")
 
 @app.command("run")
 def run_command() -> None:
-    """Start the bot (Socket Mode if SLACK_APP_TOKEN, else HTTP)."""
+    """Start the bot (Socket Mode if SLACK_APP_TOKEN, else HTTP on SLABOT_PORT)."""
     config = settings()
     try:
         config.require_slack()
@@ -31,27 +34,23 @@ def run_command() -> None:
             agreement = load_agreement(config.agreement)
         except AgreementError as exc:
             raise BadInput(f"SLABOT_AGREEMENT: {exc}") from None
-    at = parse_at(None)
+    run(_serve(config, agreement))
 
-    async def preflight() -> None:
-        async with open_store(config) as engine:
-            log.info("store migrated")
-            if agreement is not None and config.agreement is not None:
-                async with session_scope(engine) as session:
-                    applied = await apply_agreement(
-                        session,
-                        agreement=agreement,
-                        source_text=config.agreement.read_text(encoding="utf-8"),
-                        file=str(config.agreement),
-                        by="SLABOT_AGREEMENT",
-                        at=at,
-                    )
-                state = "stored" if applied.created else "unchanged"
-                log.info("agreement version %s %s", applied.version.version, state)
 
-    run(preflight())
-    mode = "Socket Mode" if config.slack_app_token else f"HTTP on port {config.port}"
-    raise NotReady(
-        f"Preflight passed (settings, store, agreement), but the Slack listener ({mode}) "
-        "is not built yet; until it is, use the other commands."
-    )
+async def _serve(config: Settings, agreement: Agreement | None) -> None:
+    async with open_store(config) as engine:
+        log.info("store migrated")
+        if agreement is not None and config.agreement is not None:
+            async with session_scope(engine) as session:
+                applied = await apply_agreement(
+                    session,
+                    agreement=agreement,
+                    source_text=config.agreement.read_text(encoding="utf-8"),
+                    file=str(config.agreement),
+                    by="SLABOT_AGREEMENT",
+                    at=parse_at(None),
+                )
+            state = "stored" if applied.created else "unchanged"
+            log.info("agreement version %s %s", applied.version.version, state)
+        deps = Deps(engine=engine, settings=config)
+        await serve(build_app(deps), deps)

@@ -1,0 +1,125 @@
+"""`slabot run` as operators start it: a real process serving Slack over HTTP until SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from tests.conftest import EXAMPLES
+from tests.fakes.slack import TOKEN, FakeSlack
+from tests.utils.slack_bot import SIGNING_SECRET, sign
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def running(
+    database_url: str, fake_slack: FakeSlack, tmp_path: Path
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    port = _free_port()
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SLABOT_", "SLACK_", "HUBSPOT_"))
+    }
+    env.update(
+        SLABOT_DATABASE_URL=database_url,
+        SLABOT_AGREEMENT=str(EXAMPLES / "agreement.yaml"),
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack.url,
+        SLABOT_PORT=str(port),
+        SLABOT_LOG_FORMAT="json",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
+    try:
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_run_serves_slack_until_sigterm(
+    running: tuple[subprocess.Popen[str], str], fake_slack: FakeSlack
+) -> None:
+    process, url = running
+    assert process.poll() is None, process.stdout.read() if process.stdout else ""
+    assert httpx.get(f"{url}/healthz").json() == {"ok": True, "store": "ok"}
+
+    response_url = fake_slack.response_url()
+    body = urlencode(
+        {"command": "/sla", "text": "help", "user_id": "U0MEMBER01", "channel_id": "C1",
+         "team_id": "T0FAKE0001", "response_url": response_url, "trigger_id": "1.2.3"}
+    )  # fmt: skip
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+    assert httpx.post(f"{url}/slack/events", content=body, headers=headers).status_code == 200
+    unsigned = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert httpx.post(f"{url}/slack/events", content=body, headers=unsigned).status_code == 401
+    deadline = time.monotonic() + 10
+    while not fake_slack.responses_to(response_url) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fake_slack.responses_to(response_url), "the reply never came"
+    metrics = httpx.get(f"{url}/metrics").text
+    assert 'slabot_requests_total{kind="command:help",outcome="ok"} 1.0' in metrics
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(15) == 0
+    output = process.stdout.read() if process.stdout else ""
+    assert "agreement version 1 stored" in output
+    assert TOKEN not in output and SIGNING_SECRET not in output
+
+
+def test_run_refuses_to_start_without_the_tokens_it_needs(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SLABOT_", "SLACK_", "HUBSPOT_"))
+    }
+    env["SLABOT_DATABASE_URL"] = database_url
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "SLACK_BOT_TOKEN" in done.stderr and "SLACK_SIGNING_SECRET" in done.stderr
