@@ -290,7 +290,9 @@ class FakeSlack:
                     status, body = 400, _error(str(exc).partition(":")[0])
                 else:
                     self._response_urls[hook] = uses + 1
-                    self.responses.append({**args, "blocks": blocks, "hook": hook})
+                    self.responses.append(
+                        {**args, "blocks": blocks, "hook": hook, "received_at": time.monotonic()}
+                    )
                     status, body = 200, {"ok": True}
             self.calls.append(
                 Call("response_url", "POST", args, headers, status, body, time.monotonic())
