@@ -27,6 +27,7 @@ from tests.fakes.slack_messages import Message
 __all__ = ["FakeSlack", "Message", "SlackError", "SlackUser"]
 
 TOKEN = "xoxb-1111111111-2222222222-fakeslackbottoken"
+APP_TOKEN = "xapp-1-A0SLABOT01-3333333333-fakeslackapptoken"
 TEAM_ID = "T0FAKE0001"
 BOT_USER_ID = "U0FAKEBOT1"
 ALL_SCOPES = frozenset({"chat:write", "commands", "files:write", "users:read", "users:read.email"})
@@ -110,6 +111,12 @@ def auth_test(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def apps_connections_open(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+    if not fake.socket_url:
+        raise SlackError("invalid_auth")  # no Socket Mode server in this test
+    return {"url": fake.socket_url}
+
+
 def users_lookup_by_email(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     fake.require_scope("users:read.email")
     email = str(args.get("email") or "").strip()
@@ -124,6 +131,7 @@ def users_lookup_by_email(fake: FakeSlack, args: dict[str, Any]) -> dict[str, An
 METHODS: dict[str, Handler] = {
     "auth.test": auth_test,
     "users.lookupByEmail": users_lookup_by_email,
+    "apps.connections.open": apps_connections_open,
     **slack_messages.METHODS,
 }
 RESPONSE_URL_USES = 5  # Slack: a response_url takes at most five messages, within 30 minutes
@@ -145,6 +153,8 @@ class FakeSlack:
     home: dict[str, dict[str, Any]] = field(default_factory=dict)  # published Home tab by user
     modals: dict[str, dict[str, Any]] = field(default_factory=dict)  # opened views by id
     closed_channels: set[str] = field(default_factory=set)  # channels the bot is not in
+    app_token: str = APP_TOKEN  # the app-level token; only `apps.connections.open` takes it
+    socket_url: str = ""  # set by a running FakeSocketMode
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -263,7 +273,8 @@ class FakeSlack:
             token = args.pop("token", None)  # Slack takes a token argument, except in JSON
         if not token:
             return 200, {}, _error("not_authed")
-        if token != self.token:
+        wanted = self.app_token if method == "apps.connections.open" else self.token
+        if token != wanted:
             return 200, {}, _error("invalid_auth")
         handler = self.handlers.get(method)
         if handler is None:
