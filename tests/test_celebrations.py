@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.check import run_check
 from bot.celebrations import FoundWin, find_wins, record_wins
+from bot.check import run_check
 from models.db import session_scope
 from models.ingest import DealRecord, upsert_deals
 from tests.utils.store import example, local, mql, store_agreement, store_leads

@@ -19,6 +19,8 @@ from tests.conftest import EXAMPLES
 from tests.fakes.slack import TOKEN, FakeSlack
 from tests.utils.slack_bot import SIGNING_SECRET, sign
 
+ROOT = Path(__file__).resolve().parent.parent  # the child imports this tree, like the tests
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -37,6 +39,7 @@ def running(
         if not name.startswith(("SLABOT_", "SLACK_", "HUBSPOT_"))
     }
     env.update(
+        PYTHONPATH=str(ROOT),
         SLABOT_DATABASE_URL=database_url,
         SLABOT_AGREEMENT=str(EXAMPLES / "agreement.yaml"),
         SLACK_BOT_TOKEN=TOKEN,
@@ -112,6 +115,7 @@ def test_run_refuses_to_start_without_the_tokens_it_needs(
         if not name.startswith(("SLABOT_", "SLACK_", "HUBSPOT_"))
     }
     env["SLABOT_DATABASE_URL"] = database_url
+    env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "run"],
         env=env,

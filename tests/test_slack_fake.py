@@ -260,3 +260,69 @@ def test_a_response_url_takes_five_messages(slack: FakeSlack) -> None:
     assert httpx.post(url, json={"text": "sixth"}).status_code == 404
     assert [r["text"] for r in slack.responses_to(url)] == [f"reply {n}" for n in range(5)]
     assert httpx.post(slack.response_url(), json={}).status_code == 400  # no text fallback
+
+
+def test_history_is_newest_first_in_pages_within_the_window(slack: FakeSlack) -> None:
+    sent = [
+        post(slack, "chat.postMessage", json={"channel": "C1", "text": f"m{n}"})["ts"]
+        for n in range(5)
+    ]
+    page = post(slack, "conversations.history", data={"channel": "C1", "limit": "2"})
+    assert [m["text"] for m in page["messages"]] == ["m4", "m3"]
+    assert page["has_more"] is True
+    cursor = page["response_metadata"]["next_cursor"]
+    rest = post(slack, "conversations.history", data={"channel": "C1", "cursor": cursor})
+    assert [m["text"] for m in rest["messages"]] == ["m2", "m1", "m0"]
+    assert rest["has_more"] is False and rest["response_metadata"]["next_cursor"] == ""
+    window = {"channel": "C1", "oldest": sent[1], "latest": sent[3]}
+    between = post(slack, "conversations.history", data=window)
+    assert [m["text"] for m in between["messages"]] == ["m2"]  # both ends excluded
+    inclusive = post(slack, "conversations.history", data={**window, "inclusive": "1"})
+    assert [m["text"] for m in inclusive["messages"]] == ["m3", "m2", "m1"]
+    assert post(slack, "conversations.history", data={"channel": "C9"})["messages"] == []
+    slack.closed_channels.add("C2")
+    assert post(slack, "conversations.history", data={"channel": "C2"})["error"] == (
+        "not_in_channel"
+    )
+
+
+def test_history_gives_metadata_when_asked_and_keeps_replies_in_their_thread(
+    slack: FakeSlack,
+) -> None:
+    metadata = {"event_type": "slabot_outbox", "event_payload": {"key": "k1"}}
+    parent = post(
+        slack, "chat.postMessage", json={"channel": "C1", "text": "p", "metadata": metadata}
+    )
+    post(slack, "chat.postMessage", json={"channel": "C1", "text": "r", "thread_ts": parent["ts"]})
+    plain = post(slack, "conversations.history", data={"channel": "C1"})["messages"]
+    assert [m["text"] for m in plain] == ["p"] and "metadata" not in plain[0]
+    full = post(slack, "conversations.history", data={"channel": "C1", "include_all_metadata": "1"})
+    assert full["messages"][0]["metadata"] == metadata
+    thread = post(slack, "conversations.replies", data={"channel": "C1", "ts": parent["ts"]})
+    assert [m["text"] for m in thread["messages"]] == ["p", "r"]
+    assert thread["messages"][1]["thread_ts"] == parent["ts"]
+    missing = post(slack, "conversations.replies", data={"channel": "C1", "ts": "1.000001"})
+    assert missing["error"] == "thread_not_found"
+
+
+async def test_the_client_opens_a_dm_and_reads_history(slack: FakeSlack) -> None:
+    web = client(slack)
+    opened = await web.conversations_open(users="U0ANA")
+    channel = opened["channel"]["id"]
+    assert channel.startswith("D")
+    metadata = {"event_type": "slabot_outbox", "event_payload": {"key": "k"}}
+    await web.chat_postMessage(channel=channel, text="hi", metadata=metadata)
+    history = await web.conversations_history(channel=channel, include_all_metadata=True)
+    assert history["messages"][0]["metadata"] == metadata
+    assert post(slack, "conversations.open", data={"users": "C1"})["error"] == "user_not_found"
+
+
+def test_a_lost_response_serves_the_call_then_answers_5xx(slack: FakeSlack) -> None:
+    slack.inject("lost_response", times=1, method="chat.postMessage", status=502)
+    answer = httpx.post(
+        slack.url + "chat.postMessage",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        json={"channel": "C1", "text": "stored"},
+    )
+    assert answer.status_code == 502
+    assert [m.text for m in slack.messages["C1"]] == ["stored"]

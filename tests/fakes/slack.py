@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes import slack_messages
+from tests.fakes import slack_history, slack_messages
 from tests.fakes.block_kit import BlockKitError, check_message
 from tests.fakes.slack_error import SlackError
 from tests.fakes.slack_messages import Message
@@ -60,7 +60,7 @@ class Call:
 class Fault:
     """Served to the next `times` calls of `method` (any method when empty)."""
 
-    kind: str  # "rate_limited" or "server_error"
+    kind: str  # "rate_limited", "server_error", or "lost_response" (served, then a 5xx)
     times: int
     method: str = ""
     retry_after: int = 1
@@ -133,6 +133,7 @@ METHODS: dict[str, Handler] = {
     "users.lookupByEmail": users_lookup_by_email,
     "apps.connections.open": apps_connections_open,
     **slack_messages.METHODS,
+    **slack_history.METHODS,
 }
 RESPONSE_URL_USES = 5  # Slack: a response_url takes at most five messages, within 30 minutes
 
@@ -204,8 +205,8 @@ class FakeSlack:
             return uid
 
     def inject(self, kind: str, *, times: int = 1, method: str = "", **details: Any) -> None:
-        """Serve a fault (`rate_limited` or `server_error`, see `Fault`) to the next calls."""
-        if kind not in ("rate_limited", "server_error"):
+        """Serve a fault (`rate_limited`, `server_error`, `lost_response`: see `Fault`) next."""
+        if kind not in ("rate_limited", "server_error", "lost_response"):
             raise ValueError(f"unknown fault {kind!r}")
         with self._lock:
             self.faults.append(Fault(kind, times, method, **details))
@@ -265,8 +266,15 @@ class FakeSlack:
         fault = self._fault(method)
         if fault is not None and fault.kind == "rate_limited":
             return 429, {"Retry-After": str(fault.retry_after)}, _error("ratelimited")
+        if fault is not None and fault.kind == "lost_response":
+            self._serve_call(method, args, json_body, headers)  # done, but the answer is lost
         if fault is not None:
             return fault.status, {}, _error(SERVER_ERRORS.get(fault.status, "internal_error"))
+        return self._serve_call(method, args, json_body, headers)
+
+    def _serve_call(
+        self, method: str, args: dict[str, Any], json_body: bool, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
         bearer = headers.get("authorization", "")
         token = bearer.removeprefix("Bearer ") if bearer.startswith("Bearer ") else None
         if token is None and not json_body:

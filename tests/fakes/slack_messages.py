@@ -29,6 +29,7 @@ class Message:
     user: str | None = None  # an ephemeral message's viewer
     metadata: dict[str, Any] | None = None
     edits: list[dict[str, Any]] = field(default_factory=list)  # earlier versions, oldest first
+    thread_ts: str | None = None  # the thread's first message, for a reply
 
 
 def _blocks(fake: FakeSlack, args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -60,6 +61,7 @@ def post_message(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
         raise SlackError("not_in_channel")
     blocks = _blocks(fake, args)
     message = Message(channel, fake.next_ts(), str(args["text"]), blocks, None, _metadata(args))
+    message.thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
     fake.messages.setdefault(channel, []).append(message)
     return {
         "channel": channel,
