@@ -94,7 +94,8 @@ LEAD_COLUMNS = (
     "disqualified_by",
     "updated_at",
 )
-STAGE_COLUMNS = ("lead_id", "stage", "entered_at")
+# Each entry as if synced when it happened (`changed_at`, see `bot.followup_deadlines`).
+STAGE_COLUMNS = ("lead_id", "stage", "entered_at", "changed_at")
 DEAL_COLUMNS = (
     "id",
     "source",
@@ -166,10 +167,10 @@ def _lead(
     owner = rng.randrange(shape.owners)
     email = owner_email(owner)
     created = handoff - timedelta(seconds=rng.randrange(0, 3 * 86_400)) if is_mql else handoff
-    batch.stages.append((lead_id, "leads", created))
+    batch.stages.append((lead_id, "leads", created, created))
     stage, touch, disqualified, updated = "leads", None, None, created
     if is_mql:
-        batch.stages.append((lead_id, "mqls", handoff))
+        batch.stages.append((lead_id, "mqls", handoff, handoff))
         stage, updated = "mqls", handoff
         if not is_open:
             draw = rng.random()
@@ -223,7 +224,7 @@ def _progress(
         if following > at:
             break
         stage, moment = name, following
-        batch.stages.append((lead_id, name, moment))
+        batch.stages.append((lead_id, name, moment, moment))
         if name == "proposals":
             amount = Decimal(rng.randrange(50, 800) * 100)
             outcome = rng.choice(("open", "closedlost"))

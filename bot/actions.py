@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import BusinessClock
 from models.agreement import REASON_CODES
+from models.lead_closure import copy_closure
 from models.tables import AwayPeriod, FollowupState, Lead
 
 
@@ -59,6 +60,7 @@ async def acknowledge(session: AsyncSession, *, lead: str, by: str, at: datetime
         .where(col(Lead.id) == row.id)
         .values(first_touch_at=at, first_touch_by=by, updated_at=at)
     )
+    await copy_closure(session, [row.id])
     return Done(row.external_id, True, f"{row.external_id}: first touch recorded by <@{by}>.")
 
 
@@ -108,6 +110,7 @@ async def disqualify(
         .where(col(Lead.id) == row.id)
         .values(disqualified_at=at, disqualify_reason=reason, disqualified_by=by, updated_at=at)
     )
+    await copy_closure(session, [row.id])
     return Done(row.external_id, True, f"{row.external_id}: disqualified ({reason}) by <@{by}>.")
 
 

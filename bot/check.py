@@ -23,12 +23,8 @@ from bot.followup import (
     rule_key,
     rule_times,
 )
-from bot.followup_store import (
-    attention,
-    record_states,
-    refresh_deadlines,
-    rule_figures,
-)
+from bot.followup_deadlines import refresh_deadlines
+from bot.followup_store import attention_pages, record_states, rule_figures
 from bot.humanize import span
 from models.agreement import Agreement, FollowupRule
 from models.durations import parse_duration
@@ -37,7 +33,7 @@ from models.tables import AwayPeriod, Owner
 ALERT_LEVELS = ("due_soon", "breached", "escalated")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Post:
     """A message the check means to send: a direct message (`user`) or to a `channel`."""
 
@@ -103,26 +99,29 @@ async def run_check(
     open lead past its warn point as well.
     """
     clock = BusinessClock.of(agreement)
-    people = await _slack_ids(session)
-    away = await _away(session, at)
+    people = await slack_ids(session)
+    away = await away_users(session, at)
     result = CheckResult(at=at)
     await refresh_all_deadlines(session, agreement, at=at, clock=clock)
     for rule in agreement.followup:
-        changes: dict[int, str] = {}
-        for candidate in await attention(session, rule=rule.name, at=at, changed_only=not list_all):
-            status = evaluate(clock, rule, candidate.facts, at, candidate.times)
-            if status is None:
-                continue
-            result.leads.append(status)
-            owner = _slack_user(status.facts.owner, people)
-            result.owners[status.facts.lead_id] = owner
-            if status.state != candidate.stored_state:
-                changes[status.facts.lead_id] = status.state
-                result.changes.append((status, candidate.stored_state))
-                post = _post(agreement, rule, status, owner, away)
-                if post is not None:
-                    result.posts.append(post)
-        await record_states(session, rule=rule.name, changes=changes, at=at)
+        pages = attention_pages(session, rule=rule.name, at=at, changed_only=not list_all)
+        async for candidates in pages:
+            # Recorded page by page: a first check may change every open lead's state.
+            changes: dict[int, str] = {}
+            for candidate in candidates:
+                status = evaluate(clock, rule, candidate.facts, at, candidate.times)
+                if status is None:
+                    continue
+                result.leads.append(status)
+                owner = slack_user(status.facts.owner, people)
+                result.owners[status.facts.lead_id] = owner
+                if status.state != candidate.stored_state:
+                    changes[status.facts.lead_id] = status.state
+                    result.changes.append((status, candidate.stored_state))
+                    post = _post(agreement, rule, status, owner, away)
+                    if post is not None:
+                        result.posts.append(post)
+            await record_states(session, rule=rule.name, changes=changes, at=at)
         horizon = clock.add(at, clock.span(parse_duration(rule.within)))
         figures = await rule_figures(
             session, rule=rule.name, start=period_start(agreement), at=at, horizon=horizon
@@ -139,7 +138,7 @@ async def run_check(
     return result
 
 
-async def _slack_ids(session: AsyncSession) -> dict[str, str]:
+async def slack_ids(session: AsyncSession) -> dict[str, str]:
     """CRM owner email -> Slack user id, for owners already matched."""
     rows = await session.exec(
         select(Owner.email, Owner.slack_user_id).where(
@@ -149,7 +148,8 @@ async def _slack_ids(session: AsyncSession) -> dict[str, str]:
     return {str(email).lower(): str(user) for email, user in rows.all()}
 
 
-async def _away(session: AsyncSession, at: datetime) -> set[str]:
+async def away_users(session: AsyncSession, at: datetime) -> set[str]:
+    """Slack users away at `at` (`/sla away`): their alerts go to their team lead."""
     rows = await session.exec(
         select(AwayPeriod.user).where(
             col(AwayPeriod.start_at) <= at,
@@ -159,12 +159,24 @@ async def _away(session: AsyncSession, at: datetime) -> set[str]:
     return set(rows.all())
 
 
-def _slack_user(owner: str | None, people: dict[str, str]) -> str | None:
+def slack_user(owner: str | None, people: dict[str, str]) -> str | None:
+    """The Slack user of a lead's owner (a CRM email, or a Slack id after a reassignment)."""
     if owner is None:
         return None
     if owner[:1] in ("U", "W") and "@" not in owner:
         return owner
     return people.get(owner.lower())
+
+
+def route(
+    agreement: Agreement, rule: FollowupRule, owner: str | None, away: set[str]
+) -> tuple[str, str]:
+    """Who hears about a lead of `owner` (a Slack user or None): the owner, or the responsible
+    team's lead when the owner is away or not matched, with why ("" when the owner)."""
+    if owner is not None and owner not in away:
+        return owner, ""
+    lead_lead = agreement.teams[responsible_team(agreement, rule)].lead
+    return lead_lead, "owner away" if owner else "owner not matched to a Slack user"
 
 
 def _post(
@@ -177,14 +189,8 @@ def _post(
     if status.state not in ALERT_LEVELS:
         return None
     lead_lead = agreement.teams[responsible_team(agreement, rule)].lead
-    routed = owner if owner is not None and owner not in away else lead_lead
-    note = (
-        ""
-        if routed == owner
-        else (
-            f" (owner {'away' if owner else 'not matched to a Slack user'}; sent to the team lead)"
-        )
-    )
+    routed, why = route(agreement, rule, owner, away)
+    note = f" ({why}; sent to the team lead)" if why else ""
     lead = status.facts.external_id
     key = f"breach:{rule.name}:{status.facts.lead_id}:{status.state}"
     waited = span(status.waited)

@@ -20,7 +20,7 @@ OPEN_STATES = ("pending", "due_soon", "breached", "escalated", "snoozed")
 STATES = ("met", "late", *OPEN_STATES, "disqualified")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuleTimes:
     """The instants one hand-off sets for one rule (all in business time from the hand-off)."""
 
@@ -31,7 +31,7 @@ class RuleTimes:
     escalate_at: datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LeadFacts:
     """What the store knows about a lead that entered a rule's stage."""
 
@@ -46,7 +46,7 @@ class LeadFacts:
     snoozed_until: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LeadStatus:
     """A lead's state on a rule at an instant, and the business time it waited."""
 

@@ -1,29 +1,47 @@
-"""Follow-up rows in the store: deadlines kept per hand-off, leads needing attention, SQL counts.
+"""Follow-up rows in the store: leads needing attention, their recorded states, SQL counts.
 
-Deadlines are computed in Python (business time) once per hand-off and rule, then every question
-("who is due soon at T?", "how many met their deadline this period?") is an indexed query.
+Deadlines are computed in Python (business time) once per hand-off and rule
+(`bot.followup_deadlines`), then every question ("who is due soon at T?", "how many met their
+deadline this period?") is an indexed query on `followup_state` alone: the lead's first touch
+and closure are copied there (`models.lead_closure`), and the lead itself is read only for the
+few rows a check loads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import Table, and_, bindparam, case, func, or_, tuple_, update
 from sqlalchemy import select as sa_select
-from sqlmodel import col, insert, select, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.followup import OPEN_STATES, LeadFacts, RuleTimes
-from models.tables import FollowupState, Lead, LeadStage
+from bot.followup_deadlines import refresh_deadlines
+from models.tables import FollowupState, Lead
+from models.types import UTCDateTime
+
+__all__ = [
+    "Candidate",
+    "RuleFigures",
+    "attention",
+    "attention_pages",
+    "compliance_counts",
+    "record_states",
+    "refresh_deadlines",
+    "rule_figures",
+]
 
 PAGE = 5000
-Timer = Callable[[datetime], RuleTimes]
+ALERTING = [s for s in OPEN_STATES if s != "pending"]
+closed_at = col(FollowupState.closed_at)
+first_touch_at = col(FollowupState.first_touch_at)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A lead to evaluate, with its stored deadlines and the state `check` last recorded."""
 
@@ -33,81 +51,10 @@ class Candidate:
     alerted_level: str | None
 
 
-async def refresh_deadlines(
-    session: AsyncSession, *, rule: str, stage: str, key: str, timer: Timer, at: datetime
-) -> int:
-    """Compute and keep deadlines for hand-offs that have none, or stale ones; returns how many."""
-    done = 0
-    last = 0
-    while True:
-        rows = (
-            await session.exec(
-                select(
-                    LeadStage.lead_id,
-                    LeadStage.entered_at,
-                    FollowupState.id,
-                )
-                .outerjoin(
-                    FollowupState,
-                    and_(
-                        col(FollowupState.lead_id) == col(LeadStage.lead_id),
-                        col(FollowupState.rule) == rule,
-                    ),
-                )
-                .where(
-                    col(LeadStage.stage) == stage,
-                    col(LeadStage.lead_id) > last,
-                    or_(
-                        col(FollowupState.id).is_(None),
-                        col(FollowupState.rule_key) != key,
-                        col(FollowupState.handed_off_at) != col(LeadStage.entered_at),
-                    ),
-                )
-                .order_by(col(LeadStage.lead_id))
-                .limit(PAGE)
-            )
-        ).all()
-        if not rows:
-            return done
-        new: list[dict[str, Any]] = []
-        for lead_id, entered_at, state_id in rows:
-            times = timer(entered_at)
-            values = {
-                "rule_key": key,
-                "handed_off_at": entered_at,
-                "warn_at": times.warn_at,
-                "deadline": times.deadline,
-                "escalate_at": times.escalate_at,
-            }
-            if state_id is None:
-                new.append(
-                    {
-                        "rule": rule,
-                        "lead_id": lead_id,
-                        "state": "pending",
-                        "updated_at": at,
-                        **values,
-                    }
-                )
-            else:
-                await session.exec(
-                    update(FollowupState).where(col(FollowupState.id) == state_id).values(**values)
-                )
-        if new:
-            await session.exec(insert(FollowupState), params=new)
-        done += len(rows)
-        last = rows[-1][0]
-
-
-def _open_at(at: datetime) -> Any:
-    """Untouched and not disqualified as of `at`."""
-    return and_(
-        or_(col(Lead.first_touch_at).is_(None), col(Lead.first_touch_at) > at),
-        or_(col(Lead.disqualified_at).is_(None), col(Lead.disqualified_at) > at),
-    )
-
-
-ALERTING = [s for s in OPEN_STATES if s != "pending"]
+def _open_parts(at: datetime) -> tuple[Any, Any]:
+    """Untouched and not disqualified as of `at`, in two parts that each have an index: still
+    open now (the partial index), and closed only after `at` (an `--at` in the past)."""
+    return closed_at.is_(None), and_(closed_at.is_not(None), closed_at > at)
 
 
 def _open_state(at: datetime) -> Any:
@@ -129,50 +76,91 @@ def _open_state(at: datetime) -> Any:
     )
 
 
-async def attention(
-    session: AsyncSession, *, rule: str, at: datetime, changed_only: bool = False
-) -> list[Candidate]:
-    """Open leads past their warn point at `at`, and leads `check` last left in an open state.
+_COLUMNS: list[Any] = [
+    col(FollowupState.lead_id),
+    col(FollowupState.handed_off_at),
+    col(FollowupState.warn_at),
+    col(FollowupState.deadline),
+    col(FollowupState.escalate_at),
+    col(FollowupState.state),
+    col(FollowupState.alerted_level),
+    col(FollowupState.snoozed_until),
+    col(FollowupState.reassigned_to),
+    col(Lead.external_id),
+    col(Lead.owner_email),
+    col(Lead.first_touch_at),
+    col(Lead.first_touch_by),
+    col(Lead.disqualified_at),
+    col(Lead.disqualify_reason),
+]
+
+
+def _order(candidate: Candidate) -> tuple[datetime, int]:
+    return candidate.times.deadline, candidate.facts.lead_id
+
+
+async def attention_pages(
+    session: AsyncSession, *, rule: str, at: datetime, changed_only: bool = False, page: int = PAGE
+) -> AsyncIterator[list[Candidate]]:
+    """Open leads past their warn point at `at`, and leads `check` last left in an open state,
+    by deadline, in pages (a first check after a long pause may find every open lead).
 
     With `changed_only`, only those whose state differs from the one `check` last recorded:
     the states are compared in SQL, so a steady check loads a handful of rows, not every open
-    lead.
+    lead. The leads still open now are paged through the partial index; the others (closed
+    since the last check, or after `at`) are few and merged in.
     """
-    columns: list[Any] = [
-        col(FollowupState.lead_id),
-        col(FollowupState.handed_off_at),
-        col(FollowupState.warn_at),
-        col(FollowupState.deadline),
-        col(FollowupState.escalate_at),
-        col(FollowupState.state),
-        col(FollowupState.alerted_level),
-        col(FollowupState.snoozed_until),
-        col(FollowupState.reassigned_to),
-        col(Lead.external_id),
-        col(Lead.owner_email),
-        col(Lead.first_touch_at),
-        col(Lead.first_touch_by),
-        col(Lead.disqualified_at),
-        col(Lead.disqualify_reason),
-    ]
+    still_open, closed_later = _open_parts(at)
     stored_open = col(FollowupState.state).in_(ALERTING)
+    due = or_(col(FollowupState.warn_at) <= at, stored_open)
     if changed_only:
-        wanted = or_(
-            and_(
-                _open_at(at),
-                or_(col(FollowupState.warn_at) <= at, stored_open),
-                _open_state(at) != col(FollowupState.state),
-            ),
-            and_(~_open_at(at), stored_open),
-        )
-    else:
-        wanted = or_(and_(col(FollowupState.warn_at) <= at, _open_at(at)), stored_open)
-    statement = (
-        sa_select(*columns)
+        due = and_(due, _open_state(at) != col(FollowupState.state))
+    closed_before = and_(closed_at.is_not(None), closed_at <= at)
+    others = or_(and_(closed_later, due), and_(closed_before, stored_open))
+    base = (
+        sa_select(*_COLUMNS)
         .join(Lead, col(Lead.id) == col(FollowupState.lead_id))
-        .where(col(FollowupState.rule) == rule, col(FollowupState.handed_off_at) <= at, wanted)
+        .where(col(FollowupState.rule) == rule, col(FollowupState.handed_off_at) <= at)
         .order_by(col(FollowupState.deadline), col(FollowupState.lead_id))
     )
+    rest = await _candidates(session, base.where(others))
+    taken = 0
+    after: tuple[datetime, int] | None = None
+    while True:
+        statement = base.where(still_open, due).limit(page)
+        if after is not None:
+            key = tuple_(col(FollowupState.deadline), col(FollowupState.lead_id))
+            statement = statement.where(
+                key > tuple_(bindparam("b_deadline", after[0], type_=UTCDateTime()), after[1])
+            )
+        found = await _candidates(session, statement)
+        out: list[Candidate] = []
+        for candidate in found:
+            while taken < len(rest) and _order(rest[taken]) < _order(candidate):
+                out.append(rest[taken])
+                taken += 1
+            out.append(candidate)
+        if len(found) < page:
+            out.extend(rest[taken:])
+            if out:
+                yield out
+            return
+        yield out
+        after = _order(found[-1])
+
+
+async def attention(
+    session: AsyncSession, *, rule: str, at: datetime, changed_only: bool = False
+) -> list[Candidate]:
+    """Every page of `attention_pages` in one list."""
+    return [
+        candidate
+        async for found in attention_pages(session, rule=rule, at=at, changed_only=changed_only)
+        for candidate in found
+    ]
+
+
+async def _candidates(session: AsyncSession, statement: Any) -> list[Candidate]:
     out = []
     connection = await session.connection()  # a Core select of columns, no ORM objects
     for row in (await connection.execute(statement)).all():
@@ -201,33 +189,52 @@ async def attention(
     return out
 
 
+def _state_table() -> Table:
+    table: Table = FollowupState.__table__  # type: ignore[attr-defined]
+    return table
+
+
+_RECORD = (
+    update(_state_table())
+    .where(
+        _state_table().c.rule == bindparam("b_rule"),
+        _state_table().c.lead_id == bindparam("b_lead"),
+    )
+    .values(state=bindparam("b_state"), updated_at=bindparam("b_at", type_=UTCDateTime()))
+)
+
+
 async def record_states(
     session: AsyncSession, *, rule: str, changes: dict[int, str], at: datetime
 ) -> None:
-    """Store the new state of each lead (by lead id) for `rule`."""
-    for lead_id, state in changes.items():
-        await session.exec(
-            update(FollowupState)
-            .where(col(FollowupState.rule) == rule, col(FollowupState.lead_id) == lead_id)
-            .values(state=state, updated_at=at)
-        )
+    """Store the new state of each lead (by lead id) for `rule`, in chunks of `PAGE`."""
+    connection = await session.connection()
+    items = list(changes.items())
+    for start in range(0, len(items), PAGE):
+        params = [
+            {"b_rule": rule, "b_lead": lead_id, "b_state": state, "b_at": at}
+            for lead_id, state in items[start : start + PAGE]
+        ]
+        await connection.execute(_RECORD, params)
 
 
 def _due_and_met(at: datetime) -> tuple[Any, Any]:
     """Whether a hand-off is due, and met, at `at`: the SQL of `bot.followup.evaluate`'s
-    `counts_as_due` / `counts_as_met` (the one place this rule is written for the store)."""
-    touched = and_(col(Lead.first_touch_at).is_not(None), col(Lead.first_touch_at) <= at)
-    early_out = and_(
-        col(Lead.disqualified_at).is_not(None),
-        col(Lead.disqualified_at) <= at,
-        col(Lead.disqualified_at) <= col(FollowupState.deadline),
-    )
-    due = or_(touched, and_(col(FollowupState.deadline) <= at, ~early_out))
-    met = and_(touched, col(Lead.first_touch_at) <= col(FollowupState.deadline))
+    `counts_as_due` / `counts_as_met` (the one place this rule is written for the store).
+
+    Untouched at `at`, a lead closed at or before `at` was disqualified then, so "disqualified
+    before its deadline" is read from `closed_at`.
+    """
+    deadline = col(FollowupState.deadline)
+    touched = and_(first_touch_at.is_not(None), first_touch_at <= at)
+    early_out = and_(closed_at.is_not(None), closed_at <= at, closed_at <= deadline)
+    due = or_(touched, and_(deadline <= at, ~early_out))
+    met = and_(touched, first_touch_at <= deadline)
     return due, met
 
 
 def _total(condition: Any) -> Any:
+    # Sums, not GROUP BY: SQLite would sort the rows to group them.
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
@@ -243,10 +250,7 @@ async def compliance_counts(
     due, met = _due_and_met(at)
     row = (
         await session.exec(
-            select(_total(due), _total(met))
-            .select_from(FollowupState)
-            .join(Lead, col(Lead.id) == col(FollowupState.lead_id))
-            .where(
+            select(_total(due), _total(met)).where(
                 col(FollowupState.rule) == rule,
                 col(FollowupState.handed_off_at) >= start,
                 col(FollowupState.handed_off_at) <= min(at, until or at),
@@ -269,36 +273,26 @@ class RuleFigures:
 async def rule_figures(
     session: AsyncSession, *, rule: str, start: datetime, at: datetime, horizon: datetime
 ) -> RuleFigures:
-    """Everything `check` and `status` count for a rule, in one pass over its hand-offs.
+    """Everything `check` and `status` count for a rule.
 
-    due/met cover the hand-offs in [start, at] (as `compliance_counts`); the open counts and
-    the leads breaching in (at, horizon] cover every hand-off up to `at`.
+    due/met cover the hand-offs in [start, at] (`compliance_counts`); the open counts and the
+    leads breaching in (at, horizon] cover every open hand-off up to `at`, read through the
+    partial index of open rows (and the few closed after `at`).
     """
-    in_window = col(FollowupState.handed_off_at) >= start
-    due, met = (and_(in_window, condition) for condition in _due_and_met(at))
-    is_open = _open_at(at)
-    state = _open_state(at)
-    breaching = and_(
-        is_open, col(FollowupState.deadline) > at, col(FollowupState.deadline) <= horizon
-    )
-
-    row = (
-        await session.exec(
-            select(
-                _total(due),
-                _total(met),
-                _total(breaching),
-                *(_total(and_(is_open, state == name)) for name in OPEN_STATES),
-            )
-            .select_from(FollowupState)
-            .join(Lead, col(Lead.id) == col(FollowupState.lead_id))
-            .where(col(FollowupState.rule) == rule, col(FollowupState.handed_off_at) <= at)
+    due, met = await compliance_counts(session, rule=rule, start=start, at=at)
+    deadline = col(FollowupState.deadline)
+    state = _open_state(at).label("state")
+    breaching = _total(and_(deadline > at, deadline <= horizon))
+    open_ = dict.fromkeys(OPEN_STATES, 0)
+    coming = 0
+    for part in _open_parts(at):
+        # Grouped: one CASE per open row (few rows, read from the covering partial index).
+        rows = await session.exec(
+            select(state, func.count(), breaching)
+            .where(col(FollowupState.rule) == rule, col(FollowupState.handed_off_at) <= at, part)
+            .group_by(state)
         )
-    ).one()
-    numbers = [int(value) for value in row]
-    return RuleFigures(
-        due=numbers[0],
-        met=numbers[1],
-        breaching=numbers[2],
-        open=dict(zip(OPEN_STATES, numbers[3:], strict=True)),
-    )
+        for name, number, soon in rows.all():
+            open_[name] += int(number)
+            coming += int(soon)
+    return RuleFigures(due=due, met=met, breaching=coming, open=open_)

@@ -13,10 +13,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, bindparam
-from sqlmodel import insert, select, update
+from sqlalchemy import ColumnElement, bindparam, func
+from sqlmodel import col, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.lead_closure import copy_closure
 from models.tables import Deal, Lead, LeadStage, MetricValue, MetricValueHistory
 
 BATCH_SIZE = 1000
@@ -233,14 +234,19 @@ async def upsert_leads(
     the latest `entered_at` in the store (on a tie, the stage stored first stays). Counts are per
     row: a row is `changed` when its stage entry moved, or when it is its lead's latest row and
     the lead's details changed. A first touch or disqualification that a person recorded (`*_by`
-    set) stays while the source has none.
+    set) stays while the source has none. A changed first touch or disqualification is copied
+    onto the lead's follow-up rows.
     """
     counts = Counts()
+    stamps: dict[str, datetime] = {}
     async for batch in batches(rows):
         newest = _newest_per_lead(batch)
         leads = await _leads(session, source, newest, at)
-        outcomes, entries = await _upsert_stages(session, batch, leads, counts)
+        for stage in {record.stage for record in batch} - stamps.keys():
+            stamps[stage] = await _change_stamp(session, stage, at)
+        outcomes, entries = await _upsert_stages(session, batch, leads, counts, stamps)
         updates: list[dict[str, Any]] = []
+        closed: list[int] = []
         for lead_id, record in newest.items():
             lead = leads[lead_id]
             if not _is_latest(record, lead, entries[lead.pk]):
@@ -249,12 +255,27 @@ async def upsert_leads(
             if details == lead.details:
                 continue
             updates.append({"id": lead.pk, **details, "updated_at": at})
+            if any(details[k] != lead.details[k] for k in ("first_touch_at", "disqualified_at")):
+                closed.append(lead.pk)
             if outcomes[(lead_id, record.stage)] == "unchanged":
                 counts.unchanged -= 1
                 counts.changed += 1
         if updates:
             await session.exec(update(Lead), params=updates)
+        await copy_closure(session, closed)
     return counts
+
+
+async def _change_stamp(session: AsyncSession, stage: str, at: datetime) -> datetime:
+    """The `changed_at` of the `stage` entries this sync stores: `at`, or the stage's latest
+    one if that is later, so that a sync run with an earlier `at` still comes after the
+    watermark `check` keeps per stage (an indexed look-up)."""
+    latest = (
+        await session.exec(
+            select(func.max(col(LeadStage.changed_at))).where(col(LeadStage.stage) == stage)
+        )
+    ).one()
+    return at if latest is None or latest < at else latest
 
 
 def _newest_per_lead(batch: list[LeadStageRecord]) -> dict[str, LeadStageRecord]:
@@ -319,6 +340,7 @@ async def _upsert_stages(
     batch: list[LeadStageRecord],
     leads: dict[str, _StoredLead],
     counts: Counts,
+    stamps: dict[str, datetime],
 ) -> tuple[dict[tuple[str, str], str], dict[int, dict[str, datetime]]]:
     """Insert or move a batch's stage entries.
 
@@ -340,7 +362,12 @@ async def _upsert_stages(
     for record in batch:
         pk = leads[record.lead_id].pk
         key = (pk, record.stage)
-        row = {"lead_id": pk, "stage": record.stage, "entered_at": record.entered_at}
+        row = {
+            "lead_id": pk,
+            "stage": record.stage,
+            "entered_at": record.entered_at,
+            "changed_at": stamps[record.stage],
+        }
         old = entries[pk].get(record.stage)
         if old is None:
             outcome = "new"

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -110,10 +110,16 @@ class LeadStage(SQLModel, table=True):
     """When a lead entered a funnel stage (the hand-off instant for follow-up rules)."""
 
     __tablename__ = "lead_stage"
-    __table_args__ = (Index("ix_lead_stage_stage_entered_at", "stage", "entered_at"),)
+    __table_args__ = (
+        Index("ix_lead_stage_stage_entered_at", "stage", "entered_at"),
+        Index("ix_lead_stage_stage_changed_at", "stage", "changed_at", "lead_id"),
+    )
     lead_id: int = Field(foreign_key="lead.id", primary_key=True, ondelete="CASCADE")
     stage: str = Field(primary_key=True)
     entered_at: datetime = Field(sa_type=UTCDateTime)
+    # When sync stored or moved the entry, never earlier than an entry stored before it, so
+    # `check` computes deadlines only for entries changed since its watermark (FollowupCursor).
+    changed_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Deal(SQLModel, table=True):
@@ -164,12 +170,29 @@ class MetricValueHistory(SQLModel, table=True):
     replaced_at: datetime = Field(sa_type=UTCDateTime)
 
 
+_OPEN_COLUMNS = (
+    "rule",
+    "handed_off_at",
+    "deadline",
+    "warn_at",
+    "escalate_at",
+    "snoozed_until",
+    "state",
+    "closed_at",
+)
+
+
 class FollowupState(SQLModel, table=True):
     """A lead's hand-off on one follow-up rule: its deadlines, last known state, people's actions.
 
     The instants are computed once per hand-off (business time) and kept, so candidates are
     selected in SQL by deadline; `rule_key` says which rule and business hours they came from,
     and a row whose key or hand-off no longer matches is computed again.
+
+    `first_touch_at` and `closed_at` (the earlier of the first touch and the disqualification)
+    are the lead's, copied here by every writer of those facts (`models.lead_closure`), so that
+    compliance and open counts are read from this table alone, the open rows through a partial
+    index.
     """
 
     __tablename__ = "followup_state"
@@ -178,6 +201,15 @@ class FollowupState(SQLModel, table=True):
         Index("ix_followup_state_rule_warn_at", "rule", "warn_at"),
         Index("ix_followup_state_rule_deadline", "rule", "deadline"),
         Index("ix_followup_state_rule_handed_off_at", "rule", "handed_off_at"),
+        Index("ix_followup_state_rule_closed_at", "rule", "closed_at"),
+        # The rows still open, with every column their state at an instant depends on (and
+        # `closed_at`, without which SQLite does not read it as covering).
+        Index(
+            "ix_followup_state_open",
+            *_OPEN_COLUMNS,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     rule: str
@@ -193,6 +225,19 @@ class FollowupState(SQLModel, table=True):
     snoozed_by: str | None = None
     reassigned_to: str | None = None
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    first_touch_at: datetime | None = _instant()
+    closed_at: datetime | None = _instant()
+
+
+class FollowupCursor(SQLModel, table=True):
+    """How far `check` has kept a rule's deadlines: every entry into `stage` changed before
+    `changed_since` has them, for this `rule_key` (another stage or key: all are looked at)."""
+
+    __tablename__ = "followup_cursor"
+    rule: str = Field(primary_key=True)
+    stage: str
+    rule_key: str = Field(max_length=64)
+    changed_since: datetime = Field(sa_type=UTCDateTime)
 
 
 class OutboxMessage(SQLModel, table=True):

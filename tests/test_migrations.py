@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -88,3 +89,53 @@ def test_unreachable_database_is_one_line_exit_1(
     assert result.code == 1
     assert result.err.startswith("error: ")
     assert "Traceback" not in result.err
+
+
+async def test_0005_backfills_the_closure_and_the_change_stamps(empty_url: str) -> None:
+    """Existing follow-up rows get their lead's first touch and closure; entries a stamp."""
+    engine = create_engine(empty_url)
+    early, late = datetime(2027, 1, 1, 10, tzinfo=UTC), datetime(2027, 1, 2, 10, tzinfo=UTC)
+    try:
+        await upgrade(engine, "0004")
+        async with engine.begin() as connection:
+            for pk, touched, disqualified in ((1, late, early), (2, late, None), (3, None, None)):
+                await connection.execute(
+                    text(
+                        "INSERT INTO lead (id, source, external_id, first_touch_at, disqualified_at)"
+                        " VALUES (:pk, 's', :name, :touched, :disqualified)"
+                    ),
+                    {"pk": pk, "name": str(pk), "touched": touched, "disqualified": disqualified},
+                )
+                await connection.execute(
+                    text(
+                        "INSERT INTO lead_stage (lead_id, stage, entered_at) VALUES (:pk, 'mqls', :at)"
+                    ),
+                    {"pk": pk, "at": early},
+                )
+                await connection.execute(
+                    text(
+                        "INSERT INTO followup_state (rule, lead_id, rule_key, handed_off_at, warn_at,"
+                        " deadline, state, updated_at) VALUES ('r', :pk, 'k', :at, :at, :at,"
+                        " 'pending', :at)"
+                    ),
+                    {"pk": pk, "at": early},
+                )
+        await upgrade(engine)
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    text(
+                        "SELECT f.first_touch_at, f.closed_at, l.first_touch_at, l.disqualified_at,"
+                        " s.changed_at, s.entered_at FROM followup_state f"
+                        " JOIN lead l ON l.id = f.lead_id JOIN lead_stage s ON s.lead_id = l.id"
+                        " ORDER BY f.lead_id"
+                    )
+                )
+            ).all()
+        (one, two, three) = rows
+        assert (one[0], one[1]) == (one[2], one[3])  # disqualified before the touch
+        assert (two[0], two[1]) == (two[2], two[2])
+        assert (three[0], three[1]) == (None, None)
+        assert all(row[4] == row[5] for row in rows)
+    finally:
+        await engine.dispose()
