@@ -23,7 +23,8 @@ CHANGING_WORDS = frozenset({"kudos", "log", "ack", "snooze", "away"})
 def request_key(body: dict[str, Any]) -> str | None:
     """The identity of a changing request, the same on every delivery of it; None if it reads."""
     if "command" in body:
-        words = str(body.get("text") or "").split()
+        # `public` may come first (`/sla public kudos …`); the word after it is the command.
+        words = [w for w in str(body.get("text") or "").split() if w.lower() != "public"]
         if not words or words[0].lower() not in CHANGING_WORDS:
             return None
         return f"command:{body.get('trigger_id')}" if body.get("trigger_id") else None

@@ -21,6 +21,7 @@ from bot.cli.common import (
     who,
 )
 from bot.errors import BadInput, NotReady
+from bot.period import period_progress
 from models.agreement_loader import AgreementError, load_agreement
 from models.agreements import (
     Applied,
@@ -81,14 +82,13 @@ def apply_command(
 
 def _days(version: AgreementVersion, at: datetime) -> dict[str, Any]:
     today = local_date(at, version.timezone)
-    total = (version.period_end - version.period_start).days + 1
-    if today < version.period_start:
-        state, left = "not_started", total
-    elif today > version.period_end:
-        state, left = "ended", 0
-    else:
-        state, left = "in_force", (version.period_end - today).days + 1
-    return {"state": state, "days_left": left, "days_total": total, "today": today.isoformat()}
+    days = period_progress(version.period_start, version.period_end, today)
+    return {
+        "state": days.state,
+        "days_left": days.days_left,
+        "days_total": days.days_total,
+        "today": today.isoformat(),
+    }
 
 
 @agreement_app.command("show")

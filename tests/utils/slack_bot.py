@@ -159,9 +159,10 @@ class SlackBot:
         message: dict[str, Any] | None = None,
         channel: str = CHANNEL,
         selected: dict[str, Any] | None = None,
+        trigger_id: str | None = None,
         **options: Any,
     ) -> Sent:
-        """A click on a button (or a choice in a select, with `selected`) in a message."""
+        """A click on a button (or a select's choice, `selected`); a repeated `trigger_id` is a retry."""
         action: dict[str, Any] = {
             "action_id": action_id,
             "block_id": "b1",
@@ -187,6 +188,8 @@ class SlackBot:
             "response_url": response_url,
             "actions": [action],
         }
+        if trigger_id is not None:
+            payload["trigger_id"] = trigger_id
         return await self.interaction(payload, **options)
 
     async def submit(
