@@ -47,7 +47,7 @@ from models.agreement_loader import load_agreement
 from models.db import create_engine
 from models.tables import FollowupState
 
-BENCHMARKS = ("deadlines", "check", "status")
+BENCHMARKS = ("deadlines", "check", "status", "slack")
 STORES = ("sqlite", "postgresql")
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 MEMORY_TARGET_MB = 300.0
@@ -57,7 +57,7 @@ STATUS_WARMUP = 3
 CHECK_EVERY = timedelta(minutes=5)
 MB = 1024 * 1024
 
-Kind = Literal["deadlines", "check", "status"]
+Kind = Literal["deadlines", "check", "status", "slack"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ class Sizes:
     status_leads: int = 100_000
     status_open: int = 10_000
     status_runs: int = 50
+    slack_runs: int = 200  # `/sla status` through the HTTP listener; p99 is the 2nd slowest
     steady_runs: int = 3
     days: int = 730
 
@@ -182,6 +183,8 @@ def measure(job: Job) -> Measured:
         seconds, peak, facts = _deadlines(job)
     elif job.kind == "check":
         seconds, peak, facts = asyncio.run(_check(job))
+    elif job.kind == "slack":
+        seconds, peak, facts = asyncio.run(_slack(job))
     else:
         seconds, peak, facts = asyncio.run(_status(job))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
@@ -257,6 +260,15 @@ async def _status(job: Job) -> Outcome:
     return seconds, peak, facts
 
 
+async def _slack(job: Job) -> Outcome:
+    """`/sla status` `runs` times through the bot's HTTP listener, request to answer."""
+    from bench.slack import sla_status
+
+    (at,) = job.instants
+    seconds = await sla_status(job.url, at=at, runs=job.runs, user="U0BENCHUSR")
+    return seconds, 0, {"requests": len(seconds)}
+
+
 async def _settle(url: str, at: datetime) -> None:
     """The check the scheduler would have run before anyone asks for the status."""
     agreement = load_agreement(AGREEMENT_FILE)
@@ -322,15 +334,15 @@ def run(options: Options, *, console: Console | None = None) -> Report:
         problem = None
         if store == "postgresql":
             problem = asyncio.run(postgres_problem(options.postgres_url))
-        wanted = [b for b in ("check", "status") if b in options.only]
+        wanted = [b for b in ("check", "status", "slack") if b in options.only]
         if problem is not None:
             report.rows.extend(_skipped(b, store, problem) for b in wanted)
             runner.say(f"[yellow]{store} skipped: {problem}[/]")
             continue
         if "check" in options.only:
             report.rows.extend(_check_rows(runner, store, sizes))
-        if "status" in options.only:
-            report.rows.append(_status_row(runner, store, sizes))
+        if "status" in options.only or "slack" in options.only:
+            report.rows.extend(_status_rows(runner, store, sizes))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -395,7 +407,8 @@ def _check_rows(runner: _Runner, store: str, sizes: Sizes) -> Iterator[Row]:
         )
 
 
-def _status_row(runner: _Runner, store: str, sizes: Sizes) -> Row:
+def _status_rows(runner: _Runner, store: str, sizes: Sizes) -> Iterator[Row]:
+    """`build_status` alone, and `/sla status` as a person meets it, on one filled store."""
     shape = Shape(leads=sizes.status_leads, open_leads=sizes.status_open, days=sizes.days)
     size = f"{shape.leads:,} leads, {shape.days} days of metrics"
     with scratch_store(
@@ -404,20 +417,39 @@ def _status_row(runner: _Runner, store: str, sizes: Sizes) -> Row:
         runner.fill(url, shape, f"status store on {store} ({shape.leads:,} leads)")
         asyncio.run(_settle(url, AT))
         asyncio.run(tidy(url))
-        runner.say(f"status on {store}: {sizes.status_runs} runs after {STATUS_WARMUP} warm-up")
-        job = Job("status", url=url, instants=(AT,), runs=sizes.status_runs)
-        timed = runner.job(job)
-        traced = runner.job(replace(job, runs=1, trace=True))
-    return _row(
-        "status (build_status + status_json)",
-        store,
-        size,
-        timed,
-        traced,
-        runner.options.isolate,
-        time_target=STATUS_TARGET_S,
-        notes=f"{STATUS_WARMUP} warm-up runs excluded; " + _facts(timed.facts) + _tidied(store),
-    )
+        if "status" in runner.options.only:
+            runner.say(f"status on {store}: {sizes.status_runs} runs after {STATUS_WARMUP} warm-up")
+            job = Job("status", url=url, instants=(AT,), runs=sizes.status_runs)
+            timed = runner.job(job)
+            traced = runner.job(replace(job, runs=1, trace=True))
+            yield _row(
+                "status (build_status + status_json)",
+                store,
+                size,
+                timed,
+                traced,
+                runner.options.isolate,
+                time_target=STATUS_TARGET_S,
+                notes=f"{STATUS_WARMUP} warm-up runs excluded; "
+                + _facts(timed.facts)
+                + _tidied(store),
+            )
+        if "slack" in runner.options.only:
+            runner.say(f"/sla status on {store}: {sizes.slack_runs} signed requests")
+            timed = runner.job(Job("slack", url=url, instants=(AT,), runs=sizes.slack_runs))
+            yield _row(
+                "/sla status (signed request → answer)",
+                store,
+                size,
+                timed,
+                None,
+                runner.options.isolate,
+                time_target=STATUS_TARGET_S,
+                on_p99=True,
+                notes="the real HTTP listener and Bolt dispatch; the answer is the reply "
+                "through response_url, received by the fake Slack on loopback; "
+                f"3 warm-up requests excluded{_tidied(store)}",
+            )
 
 
 def _tidied(store: str) -> str:
@@ -439,25 +471,28 @@ def _row(
     store: str,
     size: str,
     timed: Measured,
-    traced: Measured,
+    traced: Measured | None,
     isolated: bool,
     *,
     time_target: float | None,
     notes: str,
+    on_p99: bool = False,
 ) -> Row:
     seconds = list(timed.seconds)
     p50 = median(seconds)
     p99 = percentile(seconds, 0.99) if len(seconds) > 1 else None
-    python_mb = (traced.python_peak or 0) / MB
+    python_mb = None if traced is None else (traced.python_peak or 0) / MB
     # The traced pass's RSS would include tracemalloc's own bookkeeping: use the timed one.
     rss_mb = timed.rss_peak / MB if isolated else None
     memory_mb = rss_mb if rss_mb is not None else python_mb
-    memory_ok = memory_mb <= MEMORY_TARGET_MB
+    memory_ok = memory_mb is None or memory_mb <= MEMORY_TARGET_MB
     targets = [f"≤ {MEMORY_TARGET_MB:.0f} MB"]
     missed = [] if memory_ok else ["memory"]
     if time_target is not None:
-        targets.insert(0, f"{'p50 ' if len(seconds) > 1 else ''}≤ {_duration(time_target)}")
-        if p50 > time_target:
+        which = ("p99 " if on_p99 else "p50 ") if len(seconds) > 1 else ""
+        targets.insert(0, f"{which}≤ {_duration(time_target)}")
+        measured = p99 if on_p99 and p99 is not None else p50
+        if measured > time_target:
             missed.insert(0, "time")
     verdict = "met" if not missed else "missed: " + ", ".join(missed)
     return Row(

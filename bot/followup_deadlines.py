@@ -16,7 +16,8 @@ from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, func, or_, tuple_, update
 from sqlalchemy import select as sa_select
-from sqlmodel import col, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.followup import RuleTimes
@@ -57,12 +58,10 @@ async def refresh_deadlines(
     done = await _compute(session, rule=rule, stage=stage, key=key, timer=timer, at=at, since=since)
     if newest is not None:
         watermark = min(newest, at - WATERMARK_LAG)
-        if cursor is None:
-            cursor = FollowupCursor(rule=rule, stage=stage, rule_key=key, changed_since=watermark)
-        else:
-            cursor.stage, cursor.rule_key, cursor.changed_since = stage, key, watermark
-        session.add(cursor)
-        await session.flush()
+        values = {"stage": stage, "rule_key": key, "changed_since": watermark}
+        connection = await session.connection()
+        # An upsert: a check running beside this one may have stored the rule's cursor first.
+        await connection.execute(_upsert_cursor(connection.dialect.name, rule, values))
     return done
 
 
@@ -160,7 +159,9 @@ async def _compute(
             else:
                 stale.append({"b_id": state_id} | {f"b_{k}": v for k, v in values.items()})
         if new:
-            await session.exec(insert(FollowupState), params=new)
+            # Another check may be refreshing the same entries (a cron run beside the bot):
+            # its rows are as good as ours, so a row already there is left as it is.
+            await connection.execute(_insert_new(connection.dialect.name), new)
         if stale:
             await connection.execute(_RECOMPUTE, stale)
         done += len(rows)
@@ -168,3 +169,18 @@ async def _compute(
         after = tuple_(changed_at, lead_id) > tuple_(
             bindparam("b_changed_at", last_changed, type_=UTCDateTime()), last_id
         )
+
+
+def _insert_new(dialect: str) -> Any:
+    """INSERT of new follow-up rows that skips one another transaction stored meanwhile."""
+    table = FollowupState.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert.on_conflict_do_nothing(index_elements=["rule", "lead_id"])
+
+
+def _upsert_cursor(dialect: str, rule: str, values: dict[str, Any]) -> Any:
+    table = FollowupCursor.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert.values(rule=rule, **values).on_conflict_do_update(
+        index_elements=["rule"], set_=values
+    )

@@ -224,6 +224,8 @@ class FollowupRule(Strict):
     warn_before: DurationText | None = None
     escalate_after: DurationText | None = None
     escalate_to: list[SlackUser] = Field(default_factory=list)
+    # Wall-clock time between reminders of a lead still breached (posted in business hours).
+    remind_every: DurationText = "4h"
     target: Rate
 
     @property

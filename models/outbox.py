@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -186,3 +186,44 @@ async def write(connection: AsyncConnection, entry: Entry, **changes: Any) -> En
     await connection.execute(update(OUTBOX).where(OUTBOX.c.key == entry.key).values(**values))
     fields = {name: changes.get(name, getattr(entry, name)) for name in _COLUMNS}
     return Entry(message=message, delivery=delivery, key=entry.key, **fields)
+
+
+async def revise(session: AsyncSession, key: str, payload: Mapping[str, Any]) -> Entry | None:
+    """Give the message of `key` new content in the caller's transaction (`bot.outbox.edit`
+    does the same in a transaction of its own and shows it at once): a posted message is marked
+    `edit`, which the next delivery shows through `chat.update`; one not posted yet will be
+    posted with the new content. None when nothing is recorded under `key`."""
+    message = check_message(payload)
+    connection = await session.connection()
+    statement = sa_select(OUTBOX).where(OUTBOX.c.key == key).with_for_update()
+    row = (await connection.execute(statement)).first()
+    if row is None:
+        return None
+    entry = _entry(row)
+    if entry.status in (SENT, EDIT, UPDATING):
+        fresh = {"retry_at": None, "edit_attempts": 0}  # due now, with its own attempts
+        return await write(connection, entry, message=message, status=EDIT, delivery=fresh)
+    return await write(connection, entry, message=message)
+
+
+async def recorded(
+    session: AsyncSession, *, prefixes: tuple[str, ...], since: datetime
+) -> list[Entry]:
+    """Rows whose key starts with one of `prefixes`, recorded at or after `since`, oldest first."""
+    statement = (
+        sa_select(OUTBOX)
+        .where(
+            OUTBOX.c.created_at >= since,
+            or_(*(OUTBOX.c.key.startswith(prefix, autoescape=True) for prefix in prefixes)),
+        )
+        .order_by(OUTBOX.c.id)
+    )
+    connection = await session.connection()
+    return [_entry(row) for row in (await connection.execute(statement)).all()]
+
+
+async def exists(session: AsyncSession, key: str) -> bool:
+    """Whether a message is recorded under `key` (in the caller's transaction)."""
+    connection = await session.connection()
+    found = await connection.execute(sa_select(OUTBOX.c.id).where(OUTBOX.c.key == key))
+    return found.first() is not None

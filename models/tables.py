@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, LargeBinary, Numeric, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -220,7 +220,10 @@ class FollowupState(SQLModel, table=True):
     deadline: datetime = Field(sa_type=UTCDateTime)
     escalate_at: datetime | None = _instant()
     state: str = Field(index=True)
+    # The alert level last announced for the lead (`bot.alerting`) and when: a lead is claimed
+    # for a message by a conditional update of these two, so it is announced once per level.
     alerted_level: str | None = None
+    alerted_at: datetime | None = _instant()
     snoozed_until: datetime | None = _instant()
     snoozed_by: str | None = None
     reassigned_to: str | None = None
@@ -254,6 +257,25 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = _instant()
+
+
+class OutboxFile(SQLModel, table=True):
+    """A file to share in the thread of an outbox message (a digest's chart), uploaded once."""
+
+    __tablename__ = "outbox_file"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    message_key: str = Field(index=True)  # the outbox message whose thread it goes to
+    filename: str
+    title: str
+    content: bytes = Field(sa_type=LargeBinary)
+    status: str = Field(default="pending", index=True)
+    attempts: int = 0
+    file_id: str | None = None
+    retry_at: datetime | None = _instant()  # the next attempt, or the lease of one in flight
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    uploaded_at: datetime | None = _instant()
 
 
 class JobRun(SQLModel, table=True):

@@ -1,44 +1,25 @@
 """Each run of a scheduled job claims its slot first, so a slot's work happens once across
 replicas, restarts and catch-up: the unique `(job, slot)` row of `job_run` is the claim.
 
-Slots are strings that sort in time order: `2027-W02` for a weekly digest, `2027-03` for a
-monthly report, `2027-01-15T08:05Z` for a check every five minutes (the instant floored to the
-interval).
+Slots are strings that sort in time order, named by `scheduler.timetable`: `2027-W02` for a
+weekly digest, `2027-03` for a monthly report, `2027-01-15T08:05:00Z` for a check every five
+minutes (the start of its interval). A slot may also be `skipped`: marked as if run, so that it
+never runs (what a first start does with the slots that fell due before it).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
-from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy import Table, and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.tables import JobRun
 
-RUNNING, DONE, FAILED = "running", "done", "failed"
+RUNNING, DONE, FAILED, SKIPPED = "running", "done", "failed", "skipped"
 JOB_RUN: Table = JobRun.__table__  # type: ignore[attr-defined]
-
-
-def week_slot(at: datetime, timezone: str) -> str:
-    """The ISO week of `at`'s date in `timezone`: `2027-W02`."""
-    year, week, _ = at.astimezone(ZoneInfo(timezone)).isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def month_slot(at: datetime, timezone: str) -> str:
-    """The month of `at`'s date in `timezone`: `2027-03`."""
-    return at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m")
-
-
-def interval_slot(at: datetime, every: timedelta) -> str:
-    """`at` floored to a multiple of `every` since the Unix epoch, in UTC: `2027-01-15T08:05Z`."""
-    seconds = int(every.total_seconds())
-    if seconds < 60 or seconds % 60:
-        raise ValueError(f"an interval slot is whole minutes; got {every}")
-    floored = int(at.timestamp()) // seconds * seconds
-    return datetime.fromtimestamp(floored, UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
 async def claim_slot(
@@ -96,3 +77,33 @@ async def last_slot(engine: AsyncEngine, job: str, *, status: str | None = DONE)
     async with engine.connect() as connection:
         row = (await connection.execute(statement.order_by(JOB_RUN.c.slot.desc()))).first()
     return JobRun.model_validate(row._mapping) if row is not None else None
+
+
+async def skip_slot(engine: AsyncEngine, job: str, slot: str, holder: str, *, at: datetime) -> bool:
+    """Mark `slot` of `job` as not to be run (False if it was claimed already)."""
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    new = insert(JOB_RUN).values(
+        job=job, slot=slot, claimed_by=holder, started_at=at, finished_at=at, status=SKIPPED
+    )
+    async with engine.begin() as connection:
+        result = await connection.execute(
+            new.on_conflict_do_nothing(index_elements=["job", "slot"])
+        )
+    return bool(result.rowcount)
+
+
+async def forget_runs(engine: AsyncEngine, jobs: Sequence[str], *, before: datetime) -> int:
+    """Drop finished runs of `jobs` that started before `before`, keeping each job's latest."""
+    dropped = 0
+    async with engine.begin() as connection:
+        for job in jobs:
+            newest = select(JOB_RUN.c.slot).where(JOB_RUN.c.job == job)
+            latest = newest.order_by(JOB_RUN.c.slot.desc()).limit(1).scalar_subquery()
+            statement = delete(JOB_RUN).where(
+                JOB_RUN.c.job == job,
+                JOB_RUN.c.started_at < before,
+                JOB_RUN.c.status != RUNNING,
+                JOB_RUN.c.slot != latest,
+            )
+            dropped += int((await connection.execute(statement)).rowcount or 0)
+    return dropped

@@ -94,9 +94,8 @@ def monthly_slot(agreement: Agreement, at: datetime) -> Slot:
     if due > at:
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
         due = _local(_month_day(year, month, when.day), when.clock, zone)
-    # A report on the last day covers that month; any other day reports the month before.
-    if when.day is None:
-        return Slot(f"{year}-{month:02d}", due)
+    # The report covers the last calendar month that ended by its due time (what the digest
+    # builds): on the 1st, the month before; on the last day too, since that month has not ended.
     year, month = (year - 1, 12) if month == 1 else (year, month - 1)
     return Slot(f"{year}-{month:02d}", due)
 

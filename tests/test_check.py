@@ -18,6 +18,7 @@ from models.agreement_loader import parse_agreement
 from models.db import session_scope
 from models.tables import AwayPeriod, FollowupState, Lead, Owner
 from tests.conftest import CLI, EXAMPLES
+from tests.fakes.slack import TOKEN, FakeSlack
 from tests.utils.store import example, local, mql, store_agreement, store_leads
 
 
@@ -208,11 +209,12 @@ async def test_sql_compliance_equals_the_engine_on_random_leads(engine: AsyncEng
         assert result.rules[0].open == open_expected
 
 
-def test_check_cli_json_and_dry_run(cli: CLI, tmp_path: object) -> None:
-    from pathlib import Path
-
+def test_check_cli_json_and_dry_run(
+    cli: CLI, cli_env: pytest.MonkeyPatch, fake_slack: FakeSlack
+) -> None:
+    cli_env.setenv("SLACK_API_URL", fake_slack.url)
     assert cli("agreement", "apply", str(EXAMPLES / "agreement.yaml")).code == 0
-    assert cli("sync").code == 0
+    assert cli("sync", "--at", "2027-03-10T15:55:00-06:00").code == 0
     dry = cli("check", "--at", "2027-03-10T16:00:00-06:00", "--dry-run", "--json")
     assert dry.code == 0, dry.err
     data = json.loads(dry.out)
@@ -230,14 +232,26 @@ def test_check_cli_json_and_dry_run(cli: CLI, tmp_path: object) -> None:
     }
     (c,) = data["compliance"]
     assert set(c) >= {"rule", "due", "met", "missed", "ratio", "budget", "budget_left"}
-    assert len(data["posts"]) == 2
+    planned = data["posts"]
+    assert {lead for post in planned for lead in post["leads"]} == {"L-1035", "L-1036"}
+    assert all(set(post) >= {"key", "channel", "text"} for post in planned)
+    assert fake_slack.calls == []  # a dry run posts nothing
+
+    refused = cli("check", "--at", "2027-03-10T16:00:00-06:00", "--json")
+    assert refused.code == 2 and "SLACK_BOT_TOKEN" in refused.err
+
+    cli_env.setenv("SLACK_BOT_TOKEN", TOKEN)
     real = cli("check", "--at", "2027-03-10T16:00:00-06:00", "--json")
+    assert real.code == 0, real.err
     assert len(json.loads(real.out)["changes"]) == 2
+    assert json.loads(real.out)["posts"] == planned
+    posted = len(fake_slack.calls_to("chat.postMessage"))
+    assert posted == len(planned)
     twice = cli("check", "--at", "2027-03-10T16:00:00-06:00", "--json")
     assert json.loads(twice.out)["changes"] == [] and json.loads(twice.out)["posts"] == []
     text = cli("check", "--at", "2027-03-10T16:00:00-06:00")
     assert "mql-first-touch" in text.out and "Recorded 0 state changes" in text.out
-    assert Path  # keeps the import used
+    assert len(fake_slack.calls_to("chat.postMessage")) == posted  # nothing posted twice
 
 
 def test_check_without_agreement(sqlite_cli: CLI) -> None:

@@ -137,3 +137,21 @@ async def test_a_changed_rule_or_stage_looks_at_every_entry_again(engine: AsyncE
         session.add(cursor)
     assert await refresh(engine, CHECKED + timedelta(minutes=15)) == 0  # looked: all right
     assert set(await hand_offs(engine)) == {"A", "B"}
+
+
+async def test_two_checks_refreshing_the_same_entries_at_once_both_succeed(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    from asyncio import gather
+
+    from models.db import create_engine
+
+    await store_agreement(engine)
+    await sync(engine, [mql(f"L-{n}", "2027-03-08 09:00") for n in range(300)], CHECKED)
+    other = create_engine(database_url)
+    try:
+        done = await gather(refresh(engine, CHECKED), refresh(other, CHECKED))
+    finally:
+        await other.dispose()
+    assert sum(done) >= 300  # each looked at them; neither failed on the other's rows
+    assert len(await hand_offs(engine)) == 300

@@ -103,6 +103,8 @@ def test_run_serves_slack_until_sigterm(
     assert process.wait(15) == 0
     output = process.stdout.read() if process.stdout else ""
     assert "agreement version 1 stored" in output
+    assert "starting the scheduler" in output and "scheduler started" in output  # the leader
+    assert "scheduler stopped" in output  # and SIGTERM stopped it
     assert TOKEN not in output and SIGNING_SECRET not in output
 
 

@@ -65,3 +65,47 @@ async def _settle() -> None:
     import asyncio
 
     await asyncio.sleep(0.2)
+
+
+# The bot scope each Web API method the bot calls needs (api.slack.com/methods).
+SCOPES = {
+    "chat_postMessage": {"chat:write"},
+    "chat_postEphemeral": {"chat:write"},
+    "chat_update": {"chat:write"},
+    "conversations_history": {"channels:history", "groups:history", "im:history"},
+    "conversations_replies": {"channels:history", "groups:history", "im:history"},
+    "conversations_open": {"im:write"},
+    "files_list": {"files:read"},
+    "files_upload_v2": {"files:write"},
+    "users_lookupByEmail": {"users:read.email"},
+    "users_info": {"users:read"},
+    "views_open": set(),
+    "views_publish": set(),
+    "views_update": set(),
+}
+
+
+def test_the_manifest_declares_the_scope_of_every_slack_call_the_code_makes() -> None:
+    import re
+    from pathlib import Path
+
+    from ruamel.yaml import YAML
+
+    root = Path(__file__).resolve().parent.parent
+    called: set[str] = set()
+    for folder in ("bot", "handlers", "scheduler"):
+        for path in (root / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            called |= set(
+                re.findall(
+                    r"\bclient\.((?:chat|conversations|files|users|views|reactions|team)_\w+)\(",
+                    text,
+                )
+            )
+            called |= set(re.findall(r"\b(files_upload_v2)\b", text))
+    unknown = called - set(SCOPES)
+    assert not unknown, f"add the scopes of {sorted(unknown)} to SCOPES and the manifest"
+    manifest = YAML(typ="safe").load((root / "manifest.yml").read_text(encoding="utf-8"))
+    declared = set(manifest["oauth_config"]["scopes"]["bot"])
+    needed = set().union(*(SCOPES[method] for method in called))
+    assert needed <= declared, f"manifest.yml lacks {sorted(needed - declared)}"

@@ -5,42 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.db import create_engine
-from scheduler.slots import (
-    claim_slot,
-    finish_slot,
-    interval_slot,
-    last_slot,
-    month_slot,
-    week_slot,
-)
+from scheduler.slots import claim_slot, finish_slot, forget_runs, last_slot, skip_slot
 
 AT = datetime(2027, 1, 11, 15, 0, tzinfo=UTC)  # Monday 09:00 in Chicago
 WEEKLY = "digest:weekly"
-
-
-@pytest.mark.parametrize(
-    ("at", "slot"),
-    [
-        (AT, "2027-W02"),
-        (datetime(2027, 1, 4, 5, 0, tzinfo=UTC), "2026-W53"),  # Sunday evening in Chicago
-        (datetime(2027, 1, 4, 6, 0, tzinfo=UTC), "2027-W01"),  # Monday 00:00 in Chicago
-    ],
-)
-def test_a_week_slot_is_the_iso_week_in_the_agreements_zone(at: datetime, slot: str) -> None:
-    assert week_slot(at, "America/Chicago") == slot
-
-
-def test_month_and_interval_slots() -> None:
-    assert month_slot(datetime(2027, 3, 1, 3, 0, tzinfo=UTC), "America/Chicago") == "2027-02"
-    five = timedelta(minutes=5)
-    assert interval_slot(datetime(2027, 1, 15, 8, 9, 59, tzinfo=UTC), five) == "2027-01-15T08:05Z"
-    assert interval_slot(datetime(2027, 1, 15, 8, 10, tzinfo=UTC), five) == "2027-01-15T08:10Z"
-    with pytest.raises(ValueError, match="whole minutes"):
-        interval_slot(AT, timedelta(seconds=90))
 
 
 async def test_the_second_claim_of_a_slot_is_refused(engine: AsyncEngine) -> None:
@@ -109,3 +80,29 @@ async def test_concurrent_claims_from_two_replicas_give_the_slot_to_one(
             assert won.count(True) == 1, (slot, won)
     finally:
         await engines[1].dispose()
+
+
+async def test_a_skipped_slot_is_never_claimed_and_counts_as_the_last(engine: AsyncEngine) -> None:
+    assert await skip_slot(engine, WEEKLY, "2027-W02", "replica-a", at=AT) is True
+    assert await skip_slot(engine, WEEKLY, "2027-W02", "replica-b", at=AT) is False
+    later = AT + timedelta(days=1)
+    assert await claim_slot(engine, WEEKLY, "2027-W02", "b", at=later, stale_after=None) is False
+    run = await last_slot(engine, WEEKLY, status=None)
+    assert run is not None and (run.slot, run.status) == ("2027-W02", "skipped")
+
+
+async def test_old_runs_are_forgotten_but_each_jobs_latest_and_running_ones_stay(
+    engine: AsyncEngine,
+) -> None:
+    for minutes in range(0, 30, 5):
+        slot = f"2027-01-11T15:{minutes:02d}:00Z"
+        await claim_slot(engine, "check", slot, "a", at=AT + timedelta(minutes=minutes))
+        if minutes != 10:
+            await finish_slot(engine, "check", slot, "a", at=AT + timedelta(minutes=minutes))
+    await claim_slot(engine, WEEKLY, "2027-W02", "a", at=AT)
+    await finish_slot(engine, WEEKLY, "2027-W02", "a", at=AT)
+    dropped = await forget_runs(engine, ["check", WEEKLY], before=AT + timedelta(days=1))
+    assert dropped == 4  # 15:00, 15:05, 15:15, 15:20; 15:10 still runs, 15:25 is the latest
+    kept = await last_slot(engine, "check", status=None)
+    assert kept is not None and kept.slot == "2027-01-11T15:25:00Z"
+    assert await last_slot(engine, WEEKLY) is not None

@@ -53,9 +53,9 @@ def test_a_digest_time_inside_the_spring_gap_moves_after_it() -> None:
         ("1 09:00", "2027-04-01 08:00", "2027-02", "2027-03-01 09:00"),
         ("1 09:00", "2027-01-15 12:00", "2026-12", "2027-01-01 09:00"),
         ("28 17:00", "2027-02-28 17:00", "2027-01", "2027-02-28 17:00"),
-        ("last 17:00", "2027-02-28 17:00", "2027-02", "2027-02-28 17:00"),
-        ("last 17:00", "2028-02-28 17:00", "2028-01", "2028-01-31 17:00"),  # leap year
-        ("last 17:00", "2028-02-29 17:30", "2028-02", "2028-02-29 17:00"),
+        ("last 17:00", "2027-02-28 17:00", "2027-01", "2027-02-28 17:00"),
+        ("last 17:00", "2028-02-28 17:00", "2027-12", "2028-01-31 17:00"),  # leap year
+        ("last 17:00", "2028-02-29 17:30", "2028-01", "2028-02-29 17:00"),
     ],
 )
 def test_the_monthly_report_slot(schedule: str, at: str, name: str, due: str) -> None:
@@ -73,3 +73,26 @@ def test_interval_slots_are_aligned_and_named_in_utc() -> None:
         "2027-03-03T15:00:00Z"
     )
     assert interval("1d") == timedelta(days=1) and interval("1h30m") == timedelta(minutes=90)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "at"),
+    [
+        ({"monthly_report": "1 09:00"}, "2027-04-01 09:00"),
+        ({"monthly_report": "last 17:00"}, "2027-02-28 17:00"),
+        ({"monthly_report": "15 08:00"}, "2027-11-15 08:00"),
+        ({"weekly_digest": "mon 09:00"}, "2027-03-15 09:00"),
+        ({"weekly_digest": "fri 16:00"}, "2027-03-12 16:00"),
+        ({"weekly_digest": "sun 23:00"}, "2027-11-07 23:00"),
+    ],
+)
+def test_a_slot_is_named_by_the_window_its_digest_reports(
+    schedule: dict[str, str], at: str
+) -> None:
+    from bot.report_window import reported_window
+
+    agreement = _with(**schedule)
+    kind = "monthly" if "monthly_report" in schedule else "weekly"
+    slot = (monthly_slot if kind == "monthly" else weekly_slot)(agreement, local(at))
+    assert slot.due_at == local(at)
+    assert reported_window(kind, agreement.zone, slot.due_at).label == slot.name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import traceback
 
-from bot.cli import agreement, check, log, plan, run, status, store, sync  # noqa: F401  (they register their commands)
+from bot.cli import agreement, check, digest, log, plan, run, status, store, sync  # noqa: F401  (they register their commands)
 from bot.cli.app import app
 from bot.cli.common import errors
 from bot.errors import BadInput, NotReady

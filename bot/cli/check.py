@@ -1,14 +1,18 @@
-"""`slabot check`: evaluate the lead follow-up rules at an instant and record what changed."""
+"""`slabot check`: evaluate the lead follow-up rules at an instant, record what changed, and
+post the alerts through the outbox (a cron job can drive the bot with it alone)."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta
 from typing import Any
 
 import typer
 from rich.table import Table
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.check import CheckResult, run_check
+from bot.alerting import AlertCycle, alert_cycle, deliver_alerts
+from bot.check import CheckResult
 from bot.cli.app import app
 from bot.cli.common import (
     agreement_in_force,
@@ -20,7 +24,11 @@ from bot.cli.common import (
     settings,
 )
 from bot.cli.status import budget
+from bot.errors import BadInput, NotReady
 from bot.humanize import percent, span
+from bot.outbox import Delivery
+from bot.settings import Settings
+from bot.slack import slack_client
 from models.agreement import Agreement
 
 
@@ -54,20 +62,26 @@ def check_json(result: CheckResult) -> dict[str, Any]:
             {"id": s.facts.external_id, "rule": s.rule, "from": old, "to": s.state}
             for s, old in result.changes
         ],
-        "posts": [
-            {
-                "key": p.key,
-                "level": p.level,
-                "rule": p.rule,
-                "lead": p.lead,
-                "channel": p.channel,
-                "user": p.user,
-                "mentions": list(p.mentions),
-                "text": p.text,
-            }
-            for p in result.posts
-        ],
     }
+
+
+def cycle_json(cycle: AlertCycle, delivery: Delivery | None = None) -> dict[str, Any]:
+    """The check and the messages it planned (`posts`), edits, and what delivery did."""
+    data = check_json(cycle.check)
+    data["posts"] = [p.as_json() for p in cycle.posts]
+    data["edits"] = [e.as_json() for e in cycle.edits]
+    data["paused_sources"] = [
+        {"source": a.name, "since": a.last_success_at.isoformat() if a.last_success_at else None}
+        for a in cycle.paused
+    ]
+    if delivery is not None:
+        data["delivery"] = {
+            "sent": delivery.sent + delivery.found,
+            "edited": delivery.edited,
+            "retrying": delivery.retrying,
+            "failed": delivery.failed,
+        }
+    return data
 
 
 @app.command("check")
@@ -81,31 +95,44 @@ def check_command(
         False, "--all", help="List every open lead past its warn point, not only the changes."
     ),
 ) -> None:
-    """Evaluate lead follow-up rules; record state changes (alerts are posted by the bot)."""
+    """Evaluate lead follow-up rules, record state changes, and post the alerts."""
     config = settings()
     when = parse_at(at)
-
-    async def go() -> tuple[Agreement, CheckResult]:
-        async with (
-            open_store(config) as engine,
-            AsyncSession(engine, expire_on_commit=False) as session,
-        ):
-            agreement = await agreement_in_force(session, when)
-            result = await run_check(session, agreement, at=when, list_all=list_all)
-            if dry_run:
-                await session.rollback()
-            else:
-                await session.commit()
-            return agreement, result
-
-    agreement, result = run(go())
+    agreement, cycle, delivery = run(_check(config, when, dry_run=dry_run, list_all=list_all))
     if as_json:
-        print_json(check_json(result))
-        return
-    _print(agreement, result, dry_run)
+        print_json(cycle_json(cycle, delivery))
+    else:
+        _print(agreement, cycle, delivery)
+    if delivery is not None and delivery.failed:
+        raise NotReady(f"{len(delivery.failed)} alert(s) could not be posted: {delivery.failed}")
 
 
-def _print(agreement: Agreement, result: CheckResult, dry_run: bool) -> None:
+async def _check(
+    config: Settings, when: datetime, *, dry_run: bool, list_all: bool
+) -> tuple[Agreement, AlertCycle, Delivery | None]:
+    async with open_store(config) as engine:
+        async with AsyncSession(engine) as session:
+            agreement = await agreement_in_force(session, when)
+        if not dry_run and config.slack_bot_token is None:  # refused before anything is written
+            raise BadInput(
+                "missing setting: SLACK_BOT_TOKEN (the bot token, xoxb-…) is needed to post the "
+                "alerts; `slabot check --dry-run` needs none"
+            )
+        cycle = await alert_cycle(engine, agreement, at=when, dry_run=dry_run, list_all=list_all)
+        if dry_run:
+            return agreement, cycle, None
+        started = time.monotonic()
+
+        def now() -> datetime:  # `--at` moves the clock, not its pace (Retry-After waits)
+            return when + timedelta(seconds=time.monotonic() - started)
+
+        client = slack_client(config)
+        delivery = await deliver_alerts(engine, client, cycle.keys, now=now)
+        return agreement, cycle, delivery
+
+
+def _print(agreement: Agreement, cycle: AlertCycle, delivery: Delivery | None) -> None:
+    result = cycle.check
     zone = agreement.zone
     console.print(f"Follow-up at {result.at.astimezone(zone):%Y-%m-%d %H:%M %Z}", markup=False)
     for rule in result.rules:
@@ -132,11 +159,21 @@ def _print(agreement: Agreement, result: CheckResult, dry_run: bool) -> None:
         console.print(table)
         if len(result.leads) > 50:
             console.print(f"… and {len(result.leads) - 50} more (use --json for all)", markup=False)
-    verb = "would post" if dry_run else "to post"
-    for post in result.posts:
-        where = f"#{post.channel}" if post.channel else f"@{post.user}"
-        console.print(f"  {verb} {where}: {post.text}", markup=False)
-    if dry_run:
-        console.print("Dry run: nothing was recorded.", markup=False)
-    else:
-        console.print(f"Recorded {len(result.changes)} state changes.", markup=False)
+    for age in cycle.paused:
+        console.print(f"  paused: data from {age.name} is stale", markup=False)
+    verb = "would post" if cycle.dry_run else "posting"
+    for post in cycle.posts:
+        console.print(f"  {verb} {post.channel} [{post.key}]: {post.text}", markup=False)
+    for edit in cycle.edits:
+        console.print(f"  {verb} an edit of [{edit.key}]: {edit.text}", markup=False)
+    if delivery is None:
+        console.print("Dry run: nothing was recorded or posted.", markup=False)
+        return
+    console.print(f"Recorded {len(result.changes)} state changes.", markup=False)
+    console.print(
+        f"Posted {len(delivery.sent) + len(delivery.found)}, edited {len(delivery.edited)}"
+        + (f"; {len(delivery.retrying)} left for the next check" if delivery.retrying else "")
+        + (f"; {len(delivery.failed)} failed" if delivery.failed else "")
+        + ".",
+        markup=False,
+    )

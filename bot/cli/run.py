@@ -1,4 +1,5 @@
-"""`slabot run`: check settings, migrate the store, apply SLABOT_AGREEMENT, then serve Slack."""
+"""`slabot run`: check settings, migrate the store, apply SLABOT_AGREEMENT, then serve Slack and
+run the scheduler while this replica leads (`bot.service`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from bot.cli.app import app
 from bot.cli.common import open_store, parse_at, run, settings
 from bot.errors import BadInput
 from bot.logs import configure_logging
-from bot.server import serve
+from bot.service import run_bot
 from bot.settings import Settings, SettingsError
 from models.agreement import Agreement
 from models.agreement_loader import AgreementError, load_agreement
@@ -53,4 +54,4 @@ async def _serve(config: Settings, agreement: Agreement | None) -> None:
             state = "stored" if applied.created else "unchanged"
             log.info("agreement version %s %s", applied.version.version, state)
         deps = Deps(engine=engine, settings=config)
-        await serve(build_app(deps), deps)
+        await run_bot(build_app(deps), deps)

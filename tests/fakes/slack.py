@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes import slack_history, slack_messages
+from tests.fakes import slack_files, slack_history, slack_messages
 from tests.fakes.block_kit import BlockKitError, check_message
 from tests.fakes.slack_error import SlackError
 from tests.fakes.slack_messages import Message
@@ -30,7 +30,9 @@ TOKEN = "xoxb-1111111111-2222222222-fakeslackbottoken"
 APP_TOKEN = "xapp-1-A0SLABOT01-3333333333-fakeslackapptoken"
 TEAM_ID = "T0FAKE0001"
 BOT_USER_ID = "U0FAKEBOT1"
-ALL_SCOPES = frozenset({"chat:write", "commands", "files:write", "users:read", "users:read.email"})
+ALL_SCOPES = frozenset(
+    {"chat:write", "commands", "files:read", "files:write", "users:read", "users:read.email"}
+)
 SERVER_ERRORS = {500: "internal_error", 502: "internal_error", 503: "service_unavailable"}
 
 
@@ -134,6 +136,7 @@ METHODS: dict[str, Handler] = {
     "apps.connections.open": apps_connections_open,
     **slack_messages.METHODS,
     **slack_history.METHODS,
+    **slack_files.METHODS,
 }
 RESPONSE_URL_USES = 5  # Slack: a response_url takes at most five messages, within 30 minutes
 
@@ -248,6 +251,8 @@ class FakeSlack:
         """One request: (status, extra response headers, JSON body)."""
         url = urlsplit(target)
         method = url.path.removeprefix("/api/") if url.path.startswith("/api/") else ""
+        if url.path.startswith(slack_files.UPLOAD_PATH):  # the URL files.getUploadURLExternal gives
+            return slack_files.receive_upload(self, url.path, headers, raw)
         args, json_body = _args(url.query, headers.get("content-type", ""), raw)
         if url.path.startswith("/respond/"):
             return self._respond(url.path.removeprefix("/respond/"), args, headers)
