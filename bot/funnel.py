@@ -80,8 +80,25 @@ def iso_weeks(start: date, end: date) -> list[tuple[str, date, date]]:
     return out
 
 
+# Plans by agreement object; the agreement is kept with its plan so its id is not reused while
+# cached. Agreements are frozen, and a stored version is parsed once (`agreement_of`).
+_PLANS: dict[int, tuple[Agreement, Plan]] = {}
+_PLANS_KEEP = 16
+
+
 def reverse_funnel(agreement: Agreement) -> Plan:
     """The plan of an agreement: every stage's target, per month and per ISO week."""
+    cached = _PLANS.get(id(agreement))
+    if cached is not None and cached[0] is agreement:
+        return cached[1]
+    plan = _plan(agreement)
+    if len(_PLANS) >= _PLANS_KEEP:
+        _PLANS.pop(next(iter(_PLANS)))
+    _PLANS[id(agreement)] = (agreement, plan)
+    return plan
+
+
+def _plan(agreement: Agreement) -> Plan:
     start, end = agreement.period.start, agreement.period.end
     stages = []
     for stage, exact in zip(agreement.funnel, exact_targets(agreement), strict=True):

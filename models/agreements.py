@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select as sa_select
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -89,15 +91,23 @@ async def version_in_force(session: AsyncSession, at: datetime) -> AgreementVers
     can be evaluated before the bot was set up), the latest applied one whose period covers
     `at`'s date in its own time zone; failing that, the latest applied by `at`, or else the first.
     """
-    versions = await history(session)
+    # The choice needs a few columns of every version; only the chosen one is read whole.
+    connection = await session.connection()
+    rows = await connection.execute(
+        sa_select(
+            col(AgreementVersion.id),
+            col(AgreementVersion.applied_at),
+            col(AgreementVersion.period_start),
+            col(AgreementVersion.period_end),
+            col(AgreementVersion.timezone),
+        ).order_by(col(AgreementVersion.version))
+    )
+    versions = list(rows.all())  # oldest version first
     applied = [v for v in versions if v.applied_at <= at]
     pool = applied or versions
     covering = [v for v in pool if v.period_start <= local_date(at, v.timezone) <= v.period_end]
-    if covering:
-        return covering[-1]
-    if applied:
-        return applied[-1]
-    return versions[0] if versions else None
+    chosen = covering or applied or versions[:1]
+    return await session.get(AgreementVersion, chosen[-1].id) if chosen else None
 
 
 def local_date(at: datetime, timezone: str) -> date:
@@ -105,6 +115,18 @@ def local_date(at: datetime, timezone: str) -> date:
     return at.astimezone(ZoneInfo(timezone)).date()
 
 
+_PARSED: OrderedDict[tuple[int | None, str], Agreement] = OrderedDict()
+_PARSED_KEEP = 16
+
+
 def agreement_of(version: AgreementVersion) -> Agreement:
-    """The validated agreement a stored version holds."""
-    return Agreement.model_validate(version.document)
+    """The validated agreement a stored version holds (versions never change: parsed once)."""
+    key = (version.id, version.content_hash)
+    agreement = _PARSED.get(key)
+    if agreement is None:
+        agreement = _PARSED[key] = Agreement.model_validate(version.document)
+        while len(_PARSED) > _PARSED_KEEP:
+            _PARSED.popitem(last=False)
+    else:
+        _PARSED.move_to_end(key)
+    return agreement

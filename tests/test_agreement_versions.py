@@ -118,3 +118,18 @@ def test_run_refuses_a_bad_agreement_with_exit_2(
     result = cli("run")
     assert result.code == 2
     assert "SLABOT_AGREEMENT" in result.err and "funnel[2].rate" in result.err
+
+
+async def test_a_stored_version_is_parsed_once_and_the_one_in_force_is_found(
+    engine: AsyncEngine,
+) -> None:
+    from models.agreements import agreement_of, version_in_force
+    from tests.utils.store import example, store_agreement
+
+    await store_agreement(engine)
+    async with session_scope(engine) as session:
+        one = await version_in_force(session, datetime(2027, 3, 1, tzinfo=UTC))
+        two = await version_in_force(session, datetime(2027, 3, 2, tzinfo=UTC))
+        assert one is not None and two is not None
+        assert agreement_of(one) is agreement_of(two)
+        assert agreement_of(one) == example()

@@ -34,10 +34,12 @@ def test_every_benchmark_has_its_row(report: Report) -> None:
         ("first check (deadline backfill)", "sqlite", "500 leads, 50 open", 1),
         ("check (steady, every 5 min)", "sqlite", "500 leads, 50 open", 3),
         ("status (build_status + status_json)", "sqlite", "50 leads, 730 days of metrics", 50),
+        ("/sla status (signed request → answer)", "sqlite", "50 leads, 730 days of metrics", 200),
     ]
     for row in report.rows:
         assert row.p50 is not None and row.p50 > 0
-        assert row.python_peak_mb is not None
+        through_slack = row.benchmark.startswith("/sla")
+        assert (row.python_peak_mb is None) == through_slack  # no tracing of a server round trip
         assert row.rss_peak_mb is None  # in-process: no per-benchmark RSS
         assert row.verdict in ("met", "missed: time", "missed: memory", "missed: time, memory")
 
@@ -105,3 +107,10 @@ def test_command_line_options() -> None:
     assert machine_readable
     with pytest.raises(SystemExit):
         parse(["--only", "everything"])
+
+
+def test_the_slack_row_is_judged_on_its_p99(report: Report) -> None:
+    row = report.rows[-1]
+    assert row.target.startswith("p99 ≤ 50 ms")
+    assert row.p99 is not None and row.p99 >= row.p50
+    assert "response_url" in row.notes

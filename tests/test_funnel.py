@@ -184,3 +184,13 @@ def test_plan_without_an_agreement_says_what_to_do(sqlite_cli: CLI) -> None:
     result = sqlite_cli("plan")
     assert result.code == 1
     assert "slabot agreement apply" in result.err
+
+
+def test_the_plan_of_an_agreement_is_computed_once_per_agreement() -> None:
+    from bot.funnel import reverse_funnel
+    from tests.utils.store import example
+
+    first, second = example(), example()
+    assert reverse_funnel(first) is reverse_funnel(first)
+    assert reverse_funnel(second) is not reverse_funnel(first)
+    assert reverse_funnel(second) == reverse_funnel(first)
