@@ -1,5 +1,5 @@
 """Recording the scheduler's announcements in the outbox: wins, the small-wins roundup, the
-admins' lifecycle reminders. Each is keyed so that it is said once, whoever records it, however
+admins' lifecycle reminders and CRM owners with no Slack user. Each is keyed so that it is said once, whoever records it, however
 often: a win is recorded in the `win` table in the same transaction as its message."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from bot.blocks.announcements import (
     reminder_message,
     roundup_message,
     suggestion_text,
+    unmatched_message,
     win_message,
 )
 from bot.celebrations import find_wins, record_wins
@@ -24,6 +25,7 @@ from bot.wins import recent_wins
 from models.agreement import Agreement
 from models.kpi_queries import stage_counts
 from models.outbox import enqueue
+from scheduler.owners import unmatched_owners
 
 
 def win_key(win_key: str) -> str:
@@ -79,6 +81,26 @@ async def record_reminders(
             key = f"{reminder.key}:{admin}"
             await enqueue(session, key, admin, message, at=at)
             keys.append(key)
+    return keys
+
+
+async def report_unmatched_owners(
+    session: AsyncSession, agreement: Agreement, *, at: datetime
+) -> list[str]:
+    """Tell the admins, once per owner, about CRM owners with no Slack user; message keys."""
+    owners = [o for o in await unmatched_owners(session) if o.unmatched_reported_at is None]
+    if not owners:
+        return []
+    message = unmatched_message([(o.email or "", o.name) for o in owners]).as_kwargs()
+    stamp = at.strftime("%Y-%m-%dT%H:%MZ")
+    keys = []
+    for admin in admins(agreement):
+        key = f"unmatched-owners:{admin}:{stamp}"
+        await enqueue(session, key, admin, message, at=at)
+        keys.append(key)
+    for owner in owners:
+        owner.unmatched_reported_at = at
+        session.add(owner)
     return keys
 
 

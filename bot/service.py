@@ -31,7 +31,13 @@ def jobs_for(app: AsyncApp, deps: Deps, holder: str) -> Jobs:
     if settings.hubspot_token is not None:
         token = settings.hubspot_token.get_secret_value()
         hubspot = HubSpotConfig(token=token, base_url=settings.hubspot_api_url)
-    return Jobs(engine=deps.engine, client=app.client, holder=holder, hubspot=hubspot)
+    return Jobs(
+        engine=deps.engine,
+        client=app.client,
+        holder=holder,
+        hubspot=hubspot,
+        metrics=deps.metrics,
+    )
 
 
 async def run_bot(

@@ -84,6 +84,7 @@ class Owner(SQLModel, table=True):
     name: str | None = None
     slack_user_id: str | None = None
     slack_checked_at: datetime | None = _instant()  # last `users.lookupByEmail` for this email
+    unmatched_reported_at: datetime | None = _instant()  # when the admins heard it has no match
     archived: bool = False
 
 

@@ -20,7 +20,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.alerting import alert_cycle
-from bot.announcements import announce_wins, record_reminders, record_roundup
+from bot.announcements import (
+    announce_wins,
+    record_reminders,
+    record_roundup,
+    report_unmatched_owners,
+)
 from bot.digest_post import (
     STALE_CLAIM,
     Recorded,
@@ -28,6 +33,7 @@ from bot.digest_post import (
     digest_job,
     record_digest_once,
 )
+from bot.metrics import Metrics
 from bot.outbox import Delivery, deliver
 from bot.outbox_files import Uploads, upload_files
 from bot.report_window import Kind, reported_window
@@ -66,6 +72,7 @@ class Jobs:
     # The check and the digests both bring follow-up deadlines up to date, which two
     # transactions must not do at once: in this process they take turns.
     deadlines: asyncio.Lock = field(default_factory=asyncio.Lock)
+    metrics: Metrics | None = None  # the running bot's (posts and failures are counted)
 
     async def agreement_at(self, at: datetime) -> Agreement | None:
         async with session_scope(self.engine) as session:
@@ -84,6 +91,8 @@ class Jobs:
             await work()
         except BaseException:
             await finish_slot(self.engine, job, slot, self.holder, at=at, ok=False)
+            if self.metrics is not None:
+                self.metrics.errors.labels(f"job:{job}").inc()
             raise
         await finish_slot(self.engine, job, slot, self.holder, at=at)
         return True
@@ -106,6 +115,7 @@ class Jobs:
                     log.warning("sync: source %s failed: %s", result.name, result.error)
             async with session_scope(self.engine) as session:
                 await announce_wins(session, agreement, at=at)
+                await report_unmatched_owners(session, agreement, at=at)
 
         ran = await self.claimed(SYNC, slot.name, at, work)
         if ran:
@@ -190,6 +200,11 @@ class Jobs:
     async def deliver(self, at: datetime) -> tuple[Delivery, Uploads]:
         """Post what the outbox has due, then share the files of posted messages."""
         delivery = await deliver(self.engine, self.client, at=at)
+        if self.metrics is not None:
+            for key in delivery.sent:
+                self.metrics.posts.labels(key.split(":", 1)[0]).inc()  # breach, digest, win…
+            for _ in delivery.failed:
+                self.metrics.errors.labels("outbox").inc()
         return delivery, await upload_files(self.engine, self.client, at=at)
 
     async def housekeeping(self, at: datetime) -> bool:

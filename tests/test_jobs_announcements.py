@@ -75,3 +75,38 @@ async def test_the_review_prompt_carries_the_button_that_opens_the_revise_modal(
     [buttons] = [block for block in prompt.blocks if block["type"] == "actions"]
     [button] = buttons["elements"]
     assert button["action_id"] == OPEN_REVISE and OPEN_REVISE in OPENERS
+
+
+async def test_owners_without_a_slack_user_are_reported_to_the_admins_once(
+    engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
+    from models.db import session_scope
+    from models.tables import Owner
+
+    def owner(number: int, **more: object) -> Owner:
+        return Owner(
+            source="crm", external_id=str(number), email=f"rep{number}@example.com", **more
+        )
+
+    await store_agreement(engine)
+    align(fake_slack, SYNCED)
+    async with session_scope(engine) as session:
+        session.add(owner(1, name="Rep One"))
+        session.add(owner(2, slack_user_id="U0REP2"))
+        session.add(owner(3, archived=True))
+    jobs = jobs_on(engine, fake_slack)
+    assert await jobs.sync(SYNCED) is True
+    assert await jobs.sync(SYNCED + timedelta(minutes=15)) is True
+    for admin in ("U01MKTLEAD", "U01SALESLEAD"):
+        [told] = posts(fake_slack, dm_channel(admin))
+        assert told.text == "1 CRM owner not matched to Slack users"
+        body = told.blocks[0]["text"]["text"]
+        assert "rep1@example.com (Rep One)" in body and "Map owners" in body
+        assert "rep2@" not in body and "rep3@" not in body
+    async with session_scope(engine) as session:
+        session.add(owner(4))
+    assert await jobs.sync(SYNCED + timedelta(minutes=30)) is True
+    later = posts(fake_slack, dm_channel("U01MKTLEAD"))
+    assert len(later) == 2
+    assert "rep4@example.com" in later[1].blocks[0]["text"]["text"]
+    assert "rep1@" not in later[1].blocks[0]["text"]["text"]

@@ -4,7 +4,7 @@ downtime, never retroactively on a first start, and once through crashes and 429
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -209,3 +209,24 @@ async def test_uploading_into_a_channel_without_the_bot_is_refused(
             channel="C0CLOSED01", file=b"\x89PNG\r\n\x1a\nxx", filename="a.png"
         )
     assert refused.value.response["error"] == "not_in_channel"
+
+
+async def test_delivered_posts_and_refusals_are_counted_in_the_metrics(
+    engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
+    from dataclasses import replace as with_
+
+    from bot.metrics import Metrics
+    from tests.utils.outbox import record
+
+    metrics = Metrics()
+    jobs = with_(jobs_on(engine, fake_slack), metrics=metrics)
+    await record(engine, "breach:U0ANA:2027-03-03T15:00Z")
+    await record(engine, "digest:weekly:2027-W09")
+    fake_slack.closed_channels.add("C0CLOSED")
+    await record(engine, "win:deal:crm:D-1", channel="C0CLOSED")
+    await jobs.deliver(datetime(2027, 3, 3, 15, 1, tzinfo=UTC))
+    text = metrics.render().decode()
+    assert 'slabot_posts_total{kind="breach"} 1.0' in text
+    assert 'slabot_posts_total{kind="digest"} 1.0' in text
+    assert 'slabot_errors_total{where="outbox"} 1.0' in text

@@ -81,3 +81,23 @@ def reminder_message(reminder: Reminder) -> Reply:
         blocks.append({"type": "actions", "elements": [revise]})
     plain = reminder.text.replace("*", "")
     return Reply(plain.splitlines()[0], blocks)
+
+
+UNMATCHED_SHOWN = 20
+
+
+def unmatched_message(owners: list[tuple[str, str | None]]) -> Reply:
+    """CRM owners (email, name) whose leads' alerts cannot mention them, and what to do."""
+    lines = [f"• {email}" + (f" ({name})" if name else "") for email, name in owners]
+    shown = lines[:UNMATCHED_SHOWN]
+    if len(lines) > UNMATCHED_SHOWN:
+        shown.append(f"…and {len(lines) - UNMATCHED_SHOWN} more (`slabot status --json` lists all)")
+    count = f"{len(owners)} CRM owner{'s' if len(owners) != 1 else ''}"
+    text = (
+        f":bust_in_silhouette: {count} could not be matched to a Slack user by email, so alerts "
+        "about their leads go to the team lead instead:\n"
+        + "\n".join(shown)
+        + "\nMap them with *Map owners* on the bot's Home tab, or give them the same email in "
+        "Slack as in the CRM."
+    )
+    return Reply(f"{count} not matched to Slack users", [section(text)])
