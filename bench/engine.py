@@ -447,8 +447,9 @@ def _status_rows(runner: _Runner, store: str, sizes: Sizes) -> Iterator[Row]:
                 time_target=STATUS_TARGET_S,
                 on_p99=True,
                 notes="the real HTTP listener and Bolt dispatch; the answer is the reply "
-                "through response_url, received by the fake Slack on loopback; "
-                f"3 warm-up requests excluded{_tidied(store)}",
+                "through response_url, received by the fake Slack on loopback; the replica's "
+                "status kept fresh as `slabot run` keeps it (a request that must compute pays "
+                f"the status row); 3 warm-up requests excluded{_tidied(store)}",
             )
 
 

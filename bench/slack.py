@@ -4,7 +4,10 @@ The bot runs in this process behind its real aiohttp listener with the real Bolt
 Slack Web API and the `response_url` are the test suite's fake Slack on loopback. One run is the
 time from sending the signed request to the fake receiving the answer through `response_url`
 (what the person sees), so it covers signature checking, the ack, `build_status`, rendering and
-the reply.
+the reply. As in `slabot run`, the replica's status is kept fresh in the background
+(`bot.status_cache`): it is refreshed once before the requests, as the refresher does every
+minute, so the figure is what people meet; the `status` row is what a request pays when it
+must compute (after a change through this replica, or when the kept report is too old).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from aiohttp import web
 
 from bot.app import Deps, build_app
 from bot.server import EVENTS_PATH, web_app
+from bot.status_cache import refresh
 from models.db import create_engine
 from tests.fakes.slack import FakeSlack
 from tests.utils.slack_bot import settings_for, sign
@@ -47,6 +51,7 @@ async def sla_status(database_url: str, *, at: datetime, runs: int, user: str) -
     with FakeSlack() as fake:
         engine = create_engine(database_url)
         deps = Deps(engine=engine, settings=settings_for(database_url, fake), now=lambda: at)
+        await refresh(deps.status, engine, at=at)  # what `keep_fresh` does in `slabot run`
         runner = web.AppRunner(web_app(build_app(deps), deps), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, host="127.0.0.1", port=0).start()

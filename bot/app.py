@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.slack import slack_client
+from bot.status_cache import StatusCache
 
 log = logging.getLogger("slabot.app")
 
@@ -36,6 +37,7 @@ class Deps:
     settings: Settings
     now: Callable[[], datetime] = utc_now  # the only clock the handlers read; tests fix it
     metrics: Metrics = field(default_factory=Metrics)
+    status: StatusCache = field(default_factory=StatusCache)  # kept fresh by `run_bot`
 
 
 def deps_of(context: AsyncBoltContext) -> Deps:

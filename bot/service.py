@@ -1,7 +1,7 @@
 """The running bot: the Slack listener, and the scheduler while this replica is the leader.
 
-`run_bot` serves Slack (`bot.server.serve`) and, beside it in the same process, tries for
-leadership (`scheduler.leader.Leader`); the leader's `Runner` starts when leadership is gained
+`run_bot` serves Slack (`bot.server.serve`), keeps the status ready (`bot.status_cache`) and,
+beside them in the same process, tries for leadership (`scheduler.leader.Leader`); the leader's `Runner` starts when leadership is gained
 and stops at once when it is lost. SIGTERM (or `stop`) ends the listener, then leadership is
 given up and the scheduler stopped, so another replica takes over within a few seconds.
 """
@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.app import Deps
 from bot.server import serve
+from bot.status_cache import keep_fresh
 from scheduler.jobs import Jobs
 from scheduler.leader import Leader, holder_id
 from scheduler.runner import Runner
@@ -61,9 +62,16 @@ async def run_bot(
         runner.stop()
 
     leading = asyncio.create_task(leader.run(gained, lost), name="slabot-leader")
+    fresh = asyncio.Event()
+    keeping = asyncio.create_task(
+        keep_fresh(deps.status, deps.engine, deps.now, fresh), name="slabot-status"
+    )
     try:
         await serve(app, deps, stop=stop)
     finally:
+        fresh.set()
+        with suppress(asyncio.CancelledError):
+            await keeping
         leader.stop()
         with suppress(asyncio.CancelledError):
             await leading

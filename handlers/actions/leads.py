@@ -65,6 +65,8 @@ async def lead_action(
                 user=user,
                 at=at,
             )
+    if outcome.written:
+        deps.status.invalidate()  # the next status shows this change
     # Slack is called once the store is let go of.
     if not outcome.written:
         await tell_privately(client, body, respond, Reply(outcome.message))

@@ -75,6 +75,8 @@ async def sla(
     public = command.public
     try:
         reply = await answer(command, request)
+        if isinstance(command, c.Log | c.Ack | c.Snooze | c.Away):
+            deps.status.invalidate()  # people see their own change in the next status
     except Declined as declined:
         reply, public = declined.reply, False
     except c.CommandError as error:

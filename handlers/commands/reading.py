@@ -16,6 +16,7 @@ from bot.kpis import local_today
 from bot.lead_list import open_leads
 from bot.period import period_progress
 from bot.status import build_status
+from bot.status_cache import status_for
 from bot.wins import recent_wins
 from handlers.commands.request import Declined, Request, agreement_for
 from handlers.common import NO_AGREEMENT
@@ -25,12 +26,14 @@ from models.db import session_scope
 
 async def status(command: c.Status, request: Request) -> Reply:
     """KPIs, revenue, follow-up and the ledger, from the queries `build_status` makes."""
-    # No deadline refresh here: the scheduled check keeps them, and /sla status must be quick.
+    # No deadline refresh here: the scheduled check keeps them, and /sla status must be quick:
+    # the replica's kept report is served while fresh (`bot.status_cache`).
     async with session_scope(request.deps.engine) as session:
         agreement = await agreement_for(session, request)
-        if command.team is not None and command.team not in agreement.teams:
-            raise c.CommandError(c.unknown_team(command.team, agreement.teams), word="status")
-        report = await build_status(session, agreement, at=request.at, team=command.team)
+    if command.team is not None and command.team not in agreement.teams:
+        raise c.CommandError(c.unknown_team(command.team, agreement.teams), word="status")
+    deps = request.deps
+    report = await status_for(deps.status, deps.engine, agreement, at=request.at, team=command.team)
     return status_reply(report)
 
 

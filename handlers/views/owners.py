@@ -53,6 +53,7 @@ async def submit_owners(
             }
         else:
             answer = ok
+    deps.status.invalidate()  # the status lists owners with no Slack user
     await ack(**answer)
 
 
