@@ -69,7 +69,7 @@ def _conditions(agreement: Agreement, which: Which, at: datetime) -> list[Any]:
     return conditions
 
 
-def _open_parts(at: datetime) -> list[Any]:
+def open_parts(at: datetime) -> list[Any]:
     """Open at `at` (untouched, not disqualified), in two parts that each have an index: still
     open now (the partial index), and closed only after `at` (for an instant in the past)."""
     closed_at = col(FollowupState.closed_at)
@@ -118,7 +118,7 @@ async def open_leads(
     connection = await session.connection()
     total = 0
     rows: list[Any] = []
-    for part in _open_parts(at):
+    for part in open_parts(at):
         counted = sa_select(func.count()).select_from(FollowupState)
         if which == "mine":
             counted = counted.join(Lead, col(Lead.id) == col(FollowupState.lead_id))

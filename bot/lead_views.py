@@ -19,8 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import BusinessClock
 from bot.followup import LeadFacts, RuleTimes, evaluate
+from bot.lead_list import emails_of, open_parts
 from models.agreement import Agreement, FollowupRule
-from models.tables import FollowupState, Lead, Owner
+from models.tables import FollowupState, Lead
 
 OPEN = ("pending", "due_soon", "breached", "escalated", "snoozed")
 
@@ -84,12 +85,8 @@ def _base(rule: str) -> Any:
 
 
 def _open_at(at: datetime) -> Any:
-    """Untouched and not disqualified as of `at`, from the lead's own facts."""
-    return and_(
-        or_(col(Lead.first_touch_at).is_(None), col(Lead.first_touch_at) > at),
-        or_(col(Lead.disqualified_at).is_(None), col(Lead.disqualified_at) > at),
-        col(FollowupState.handed_off_at) <= at,
-    )
+    """Handed off and still open at `at` (the one definition: `bot.lead_list.open_parts`)."""
+    return and_(or_(*open_parts(at)), col(FollowupState.handed_off_at) <= at)
 
 
 def _view(clock: BusinessClock, rule: FollowupRule, row: Any, at: datetime) -> LeadView | None:
@@ -133,14 +130,6 @@ def _view(clock: BusinessClock, rule: FollowupRule, row: Any, at: datetime) -> L
 async def _rows(session: AsyncSession, statement: Any) -> list[Any]:
     connection = await session.connection()  # plain columns, no ORM objects to track
     return list((await connection.execute(statement)).all())
-
-
-async def emails_of(session: AsyncSession, user: str) -> list[str]:
-    """The CRM owner emails matched to Slack user `user` (lower case, as leads store them)."""
-    rows = await session.exec(
-        select(Owner.email).where(col(Owner.slack_user_id) == user, col(Owner.email).is_not(None))
-    )
-    return sorted({str(email).strip().lower() for email in rows.all()})
 
 
 def _mine(user: str, emails: list[str]) -> tuple[Any, Any]:
