@@ -19,9 +19,9 @@ from pathlib import Path
 
 from models.agreement import HubspotSource
 from models.db import create_engine, upgrade
+from sandbox.hubspot import FakeHubSpot
 from scheduler.sources.hubspot_client import HubSpotConfig, Limits, SystemClock
 from scheduler.sync import sync_sources
-from tests.fakes.hubspot import FakeHubSpot
 from tests.utils.store import example
 
 SPEED = 1.0

@@ -24,7 +24,7 @@ from bot.app import Deps, build_app
 from bot.server import EVENTS_PATH, web_app
 from bot.status_cache import refresh
 from models.db import create_engine
-from tests.fakes.slack import FakeSlack
+from sandbox.slack import FakeSlack
 from tests.utils.slack_bot import settings_for, sign
 
 WARMUP = 3

@@ -20,7 +20,7 @@ from sqlmodel import SQLModel
 import models.tables  # noqa: F401  (the tables, for truncation)
 from bot.cli import main
 from models.db import create_engine, upgrade
-from tests.fakes.slack import FakeSlack
+from sandbox.slack import FakeSlack
 
 if TYPE_CHECKING:
     from tests.utils.slack_bot import SlackBot

@@ -8,7 +8,7 @@ from bot.actions import acknowledge
 from bot.blocks.alerts import read_alert
 from models.db import session_scope
 from models.outbox import find
-from tests.fakes.slack import FakeSlack
+from sandbox.slack import FakeSlack
 from tests.utils.ladder import (
     ALERTS,
     ANA,

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.alerting import alert_cycle, deliver_alerts
 from models.db import create_engine
+from sandbox.slack import TOKEN, FakeSlack
 from tests.conftest import CLI
-from tests.fakes.slack import TOKEN, FakeSlack
 from tests.utils.ladder import ALERTS, cycle, key_of, ladder_agreement, listed, posted, setup
 from tests.utils.outbox import slack_client
 from tests.utils.store import local, mql, store_leads

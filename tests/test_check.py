@@ -17,8 +17,8 @@ from bot.followup import LeadFacts, compliance, evaluate
 from models.agreement_loader import parse_agreement
 from models.db import session_scope
 from models.tables import AwayPeriod, FollowupState, Lead, Owner
+from sandbox.slack import TOKEN, FakeSlack
 from tests.conftest import CLI, EXAMPLES
-from tests.fakes.slack import TOKEN, FakeSlack
 from tests.utils.store import example, local, mql, store_agreement, store_leads
 
 

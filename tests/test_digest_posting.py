@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.slack import TOKEN, FakeSlack
+from sandbox.slack_files import png_dimensions
 from tests.conftest import CLI
-from tests.fakes.slack import TOKEN, FakeSlack
-from tests.fakes.slack_files import png_dimensions
 from tests.test_digest_cli import FIRST, MONDAY, ready
 from tests.test_run import ROOT
 from tests.utils.scheduler import PROGRESS, keys, posts, shared

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from sandbox.hubspot import FakeHubSpot
 from tests.conftest import CLI, EXAMPLES
-from tests.fakes.hubspot import FakeHubSpot
 
 AT = "2027-03-01T09:00:00-06:00"
 T0 = datetime(2027, 1, 4, 15, tzinfo=UTC)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.hubspot import FakeHubSpot, PortalLimits, Seen
 from scheduler.sources.hubspot_client import (
     Filter,
     HubSpotClient,
@@ -22,7 +23,6 @@ from scheduler.sources.hubspot_client import (
     Sort,
     SystemClock,
 )
-from tests.fakes.hubspot import FakeHubSpot, PortalLimits, Seen
 
 SPEED = 50.0  # the fake and the client agree that time runs this much faster
 SEARCH = "POST /crm/v3/objects/contacts/search"

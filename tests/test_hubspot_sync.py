@@ -14,10 +14,10 @@ from sqlmodel import delete, func, select
 from models.agreement import Agreement, HubspotSource
 from models.db import session_scope
 from models.tables import Deal, Lead, LeadStage, Owner, SourceState
+from sandbox.hubspot import FakeHubSpot
 from scheduler.sources import hubspot
 from scheduler.sources.hubspot_client import HubSpotConfig, SystemClock
 from scheduler.sync import SourceResult, sync_sources
-from tests.fakes.hubspot import FakeHubSpot
 from tests.utils.store import example
 
 SPEED = 50.0

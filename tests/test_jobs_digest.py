@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.db import create_engine
 from models.outbox_files import files_of
+from sandbox.slack import FakeSlack
+from sandbox.slack_files import png_dimensions
 from scheduler.slots import last_slot
-from tests.fakes.slack import FakeSlack
-from tests.fakes.slack_files import png_dimensions
 from tests.utils.outbox import slack_client
 from tests.utils.scheduler import (
     FIRST,

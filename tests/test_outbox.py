@@ -12,8 +12,8 @@ from bot.outbox import deliver, edit
 from models.db import session_scope
 from models.outbox import enqueue, find
 from models.tables import OutboxMessage
-from tests.fakes.slack import FakeSlack
-from tests.fakes.slack_history import dm_channel
+from sandbox.slack import FakeSlack
+from sandbox.slack_history import dm_channel
 from tests.utils.outbox import AT, CHANNEL, message, record, slack_client
 
 KEY = "breach:mql-first-touch:L-1001:breached"

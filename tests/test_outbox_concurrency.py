@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.outbox import backoff, deliver
 from models.db import create_engine
-from tests.fakes.slack import FakeSlack
+from sandbox.slack import FakeSlack
 from tests.utils.outbox import AT, CHANNEL, record, slack_client
 
 KEYS = [f"breach:mql-first-touch:L-{n}:breached" for n in range(1, 25)]

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.outbox import LEASE, MAX_ATTEMPTS, backoff, deliver
 from models.outbox import find
-from tests.fakes.slack import TOKEN, FakeSlack
+from sandbox.slack import TOKEN, FakeSlack
 from tests.utils.outbox import AT, CHANNEL, record, slack_client
 
 KEY = "breach:mql-first-touch:L-1001:escalated"

@@ -20,12 +20,12 @@ from bot.slack import SERVER_ERROR_RETRIES, slack_client
 from models.agreement import HubspotSource
 from models.db import session_scope
 from models.tables import Owner
+from sandbox.hubspot import FakeHubSpot, PortalLimits
+from sandbox.slack import FakeSlack, users_lookup_by_email
 from scheduler.owners import MatchResult, match_owners, unmatched_owners
 from scheduler.sources.hubspot_client import HubSpotConfig
 from scheduler.sync import sync_sources
 from tests.conftest import CLI, EXAMPLES
-from tests.fakes.hubspot import FakeHubSpot, PortalLimits
-from tests.fakes.slack import FakeSlack, users_lookup_by_email
 from tests.utils.store import example
 
 AT = datetime(2027, 3, 1, 15, tzinfo=UTC)

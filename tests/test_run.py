@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from sandbox.slack import TOKEN, FakeSlack
 from tests.conftest import EXAMPLES
-from tests.fakes.slack import TOKEN, FakeSlack
 from tests.utils.slack_bot import SIGNING_SECRET, sign
 
 ROOT = Path(__file__).resolve().parent.parent  # the child imports this tree, like the tests

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from models.agreement_loader import canonical_json
 from models.agreements import apply_agreement
 from models.db import session_scope
+from sandbox.slack import FakeSlack
 from scheduler.runner import CATCH_UP, DELIVERY, MONTHLY, WATCH, WEEKLY, Runner, plans
-from tests.fakes.slack import FakeSlack
 from tests.utils.scheduler import jobs_on
 from tests.utils.store import example, local, store_agreement
 

@@ -14,9 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.db import create_engine
+from sandbox.slack import FakeSlack
 from scheduler.leader import Leader
 from scheduler.runner import Runner
-from tests.fakes.slack import FakeSlack
 from tests.utils.scheduler import FIRST, align, jobs_on, keys, posts, ran_before, ready, shared
 
 pytestmark = pytest.mark.postgres

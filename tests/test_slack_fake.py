@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.settings import Settings, SettingsError
 from bot.slack import RATE_LIMIT_RETRIES, SERVER_ERROR_RETRIES, api_base_url, slack_client
 from bot.slack import slack_error as describe
-from tests.fakes.slack import BOT_USER_ID, TOKEN, FakeSlack, SlackError
+from sandbox.slack import BOT_USER_ID, TOKEN, FakeSlack, SlackError
 
 WRONG = "xoxb-0000000000-0000000000-wrongwrongwrong"
 QUICK = FixedValueRetryIntervalCalculator(0.01)

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import Deps, build_app
 from bot.server import serve
-from tests.fakes.slack import APP_TOKEN, FakeSlack
-from tests.fakes.slack_socket import FakeSocketMode
+from sandbox.slack import APP_TOKEN, FakeSlack
+from sandbox.slack_socket import FakeSocketMode
 from tests.utils.slack_bot import settings_for
 
 

@@ -13,8 +13,8 @@ from bot.check import run_check
 from bot.lead_views import leads_by_reference
 from models.db import session_scope
 from models.tables import FollowupState, Lead, Owner
-from tests.fakes.slack import TOKEN
-from tests.fakes.slack_messages import Message
+from sandbox.slack import TOKEN
+from sandbox.slack_messages import Message
 from tests.utils.slack_bot import Sent, SlackBot
 from tests.utils.store import example, mql, store_agreement, store_leads
 

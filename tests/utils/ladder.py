@@ -13,9 +13,9 @@ from bot.outbox import Delivery, deliver
 from models.agreement import Agreement
 from models.db import session_scope
 from models.tables import FollowupState, Owner
-from tests.fakes.slack import FakeSlack
-from tests.fakes.slack_history import dm_channel
-from tests.fakes.slack_messages import Message
+from sandbox.slack import FakeSlack
+from sandbox.slack_history import dm_channel
+from sandbox.slack_messages import Message
 from tests.utils.outbox import slack_client
 from tests.utils.store import example, store_agreement
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.db import session_scope
 from models.outbox import enqueue
-from tests.fakes.slack import TOKEN, FakeSlack
+from sandbox.slack import TOKEN, FakeSlack
 
 # The fake's message timestamps start at 1_800_000_000 (2027-01-15T08:00Z); recording a
 # minute earlier keeps them inside the window the outbox looks back through.

@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.agreement import Agreement
+from sandbox.slack import FakeSlack
+from sandbox.slack_files import FakeFile, files_of
+from sandbox.slack_messages import Message
 from scheduler.jobs import Jobs
 from scheduler.slots import claim_slot, finish_slot
 from scheduler.sync import sync_sources
-from tests.fakes.slack import FakeSlack
-from tests.fakes.slack_files import FakeFile, files_of
-from tests.fakes.slack_messages import Message
 from tests.utils.outbox import slack_client
 from tests.utils.store import local, store_agreement
 

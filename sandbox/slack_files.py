@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tests.fakes.slack_error import SlackError
+from sandbox.slack_error import SlackError
 
 if TYPE_CHECKING:
-    from tests.fakes.slack import FakeSlack
+    from sandbox.slack import FakeSlack
 
 UPLOAD_PATH = "/upload/"
 UPLOAD = "files.upload"  # the name faults and recorded calls give the upload URL
@@ -106,13 +106,16 @@ def receive_upload(
     fake: FakeSlack, path: str, headers: dict[str, str], raw: bytes
 ) -> tuple[int, dict[str, str], dict[str, Any]]:
     """The upload URL: store the bytes of a file whose upload was asked for, of its length."""
-    from tests.fakes.slack import Call
+    from sandbox.slack import Call
 
     file_id = path.removeprefix(UPLOAD_PATH)
     with fake._lock:
         fault = fake._fault(UPLOAD)
         files = files_of(fake)
         file = files.by_id.get(file_id)
+        status: int
+        extra: dict[str, str]
+        body: dict[str, Any]
         if fault is not None and fault.kind == "rate_limited":
             status, extra, body = 429, {"Retry-After": str(fault.retry_after)}, {"ok": False}
         elif fault is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes.slack import FakeSlack
+from sandbox.slack import FakeSlack
 
 
 class FakeSocketMode:

@@ -11,11 +11,11 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tests.fakes.block_kit import BlockKitError, check_message, check_view
-from tests.fakes.slack_error import SlackError
+from sandbox.block_kit import BlockKitError, check_message, check_view
+from sandbox.slack_error import SlackError
 
 if TYPE_CHECKING:
-    from tests.fakes.slack import FakeSlack
+    from sandbox.slack import FakeSlack
 
 
 @dataclass

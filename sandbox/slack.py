@@ -19,10 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes import slack_files, slack_history, slack_messages
-from tests.fakes.block_kit import BlockKitError, check_message
-from tests.fakes.slack_error import SlackError
-from tests.fakes.slack_messages import Message
+from sandbox import slack_files, slack_history, slack_messages
+from sandbox.block_kit import BlockKitError, check_message
+from sandbox.slack_error import SlackError
+from sandbox.slack_messages import Message
 
 __all__ = ["FakeSlack", "Message", "SlackError", "SlackUser"]
 
