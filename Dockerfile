@@ -5,7 +5,6 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY models ./models
-COPY sandbox ./sandbox
 COPY scheduler ./scheduler
 RUN pip install --no-cache-dir --prefix=/install .
 

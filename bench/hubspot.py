@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.sandbox.hubspot import FakeHubSpot
 from models.agreement import HubspotSource
 from models.db import create_engine, upgrade
-from sandbox.hubspot import FakeHubSpot
 from scheduler.sources.hubspot_client import HubSpotConfig, Limits, SystemClock
 from scheduler.sync import sync_sources
 from tests.utils.store import example

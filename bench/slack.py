@@ -21,10 +21,10 @@ import httpx
 from aiohttp import web
 
 from bot.app import Deps, build_app
+from bot.sandbox.slack import FakeSlack
 from bot.server import EVENTS_PATH, web_app
 from bot.status_cache import refresh
 from models.db import create_engine
-from sandbox.slack import FakeSlack
 from tests.utils.slack_bot import settings_for, sign
 
 WARMUP = 3

@@ -19,8 +19,8 @@ from sqlmodel import SQLModel
 
 import models.tables  # noqa: F401  (the tables, for truncation)
 from bot.cli import main
+from bot.sandbox.slack import FakeSlack
 from models.db import create_engine, upgrade
-from sandbox.slack import FakeSlack
 
 if TYPE_CHECKING:
     from tests.utils.slack_bot import SlackBot

@@ -6,9 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.actions import acknowledge
 from bot.blocks.alerts import read_alert
+from bot.sandbox.slack import FakeSlack
 from models.db import session_scope
 from models.outbox import find
-from sandbox.slack import FakeSlack
 from tests.utils.ladder import (
     ALERTS,
     ANA,

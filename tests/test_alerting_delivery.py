@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.alerting import alert_cycle, deliver_alerts
+from bot.sandbox.slack import TOKEN, FakeSlack
 from models.db import create_engine
-from sandbox.slack import TOKEN, FakeSlack
 from tests.conftest import CLI
 from tests.utils.ladder import ALERTS, cycle, key_of, ladder_agreement, listed, posted, setup
 from tests.utils.outbox import slack_client

@@ -14,10 +14,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.check import run_check
 from bot.clock import BusinessClock
 from bot.followup import LeadFacts, compliance, evaluate
+from bot.sandbox.slack import TOKEN, FakeSlack
 from models.agreement_loader import parse_agreement
 from models.db import session_scope
 from models.tables import AwayPeriod, FollowupState, Lead, Owner
-from sandbox.slack import TOKEN, FakeSlack
 from tests.conftest import CLI, EXAMPLES
 from tests.utils.store import example, local, mql, store_agreement, store_leads
 

@@ -17,7 +17,7 @@ from bot.digest_markdown import markdown_report
 from bot.digest_message import compose
 from bot.kpis import KpiResult
 from bot.ledger import LedgerLine
-from sandbox.block_kit import check_message
+from bot.sandbox.block_kit import check_message
 from tests.test_digest import build, fill_week_10
 from tests.utils.store import local, store_agreement
 

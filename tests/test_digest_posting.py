@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.slack import TOKEN, FakeSlack
-from sandbox.slack_files import png_dimensions
+from bot.sandbox.slack import TOKEN, FakeSlack
+from bot.sandbox.slack_files import png_dimensions
 from tests.conftest import CLI
 from tests.test_digest_cli import FIRST, MONDAY, ready
 from tests.test_run import ROOT

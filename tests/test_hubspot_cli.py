@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from sandbox.hubspot import FakeHubSpot
+from bot.sandbox.hubspot import FakeHubSpot
 from tests.conftest import CLI, EXAMPLES
 
 AT = "2027-03-01T09:00:00-06:00"

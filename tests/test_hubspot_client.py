@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.hubspot import FakeHubSpot, PortalLimits, Seen
+from bot.sandbox.hubspot import FakeHubSpot, PortalLimits, Seen
 from scheduler.sources.hubspot_client import (
     Filter,
     HubSpotClient,

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.hubspot import TOKEN, FakeHubSpot, PortalLimits
-from sandbox.hubspot_search import epoch_ms
+from bot.sandbox.hubspot import TOKEN, FakeHubSpot, PortalLimits
+from bot.sandbox.hubspot_search import epoch_ms
 
 T0 = datetime(2027, 1, 4, 12, tzinfo=UTC)
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

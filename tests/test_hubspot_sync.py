@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import delete, func, select
 
+from bot.sandbox.hubspot import FakeHubSpot
 from models.agreement import Agreement, HubspotSource
 from models.db import session_scope
 from models.tables import Deal, Lead, LeadStage, Owner, SourceState
-from sandbox.hubspot import FakeHubSpot
 from scheduler.sources import hubspot
 from scheduler.sources.hubspot_client import HubSpotConfig, SystemClock
 from scheduler.sync import SourceResult, sync_sources

@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.blocks.modals import OPEN_REVISE, OPENERS
-from sandbox.slack import FakeSlack
-from sandbox.slack_history import dm_channel
+from bot.sandbox.slack import FakeSlack
+from bot.sandbox.slack_history import dm_channel
 from tests.utils.scheduler import WINS, align, jobs_on, keys, posts
 from tests.utils.store import local, store_agreement
 

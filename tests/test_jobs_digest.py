@@ -10,10 +10,10 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.sandbox.slack import FakeSlack
+from bot.sandbox.slack_files import png_dimensions
 from models.db import create_engine
 from models.outbox_files import files_of
-from sandbox.slack import FakeSlack
-from sandbox.slack_files import png_dimensions
 from scheduler.slots import last_slot
 from tests.utils.outbox import slack_client
 from tests.utils.scheduler import (

@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.outbox import deliver, edit
+from bot.sandbox.slack import FakeSlack
+from bot.sandbox.slack_history import dm_channel
 from models.db import session_scope
 from models.outbox import enqueue, find
 from models.tables import OutboxMessage
-from sandbox.slack import FakeSlack
-from sandbox.slack_history import dm_channel
 from tests.utils.outbox import AT, CHANNEL, message, record, slack_client
 
 KEY = "breach:mql-first-touch:L-1001:breached"

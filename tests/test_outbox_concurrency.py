@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.outbox import backoff, deliver
+from bot.sandbox.slack import FakeSlack
 from models.db import create_engine
-from sandbox.slack import FakeSlack
 from tests.utils.outbox import AT, CHANNEL, record, slack_client
 
 KEYS = [f"breach:mql-first-touch:L-{n}:breached" for n in range(1, 25)]

@@ -14,8 +14,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.outbox import LEASE, MAX_ATTEMPTS, backoff, deliver
+from bot.sandbox.slack import TOKEN, FakeSlack
 from models.outbox import find
-from sandbox.slack import TOKEN, FakeSlack
 from tests.utils.outbox import AT, CHANNEL, record, slack_client
 
 KEY = "breach:mql-first-touch:L-1001:escalated"

@@ -15,13 +15,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
+from bot.sandbox.hubspot import FakeHubSpot, PortalLimits
+from bot.sandbox.slack import FakeSlack, users_lookup_by_email
 from bot.settings import Settings
 from bot.slack import SERVER_ERROR_RETRIES, slack_client
 from models.agreement import HubspotSource
 from models.db import session_scope
 from models.tables import Owner
-from sandbox.hubspot import FakeHubSpot, PortalLimits
-from sandbox.slack import FakeSlack, users_lookup_by_email
 from scheduler.owners import MatchResult, match_owners, unmatched_owners
 from scheduler.sources.hubspot_client import HubSpotConfig
 from scheduler.sync import sync_sources

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from sandbox.slack import TOKEN, FakeSlack
+from bot.sandbox.slack import TOKEN, FakeSlack
 from tests.conftest import EXAMPLES
 from tests.utils.slack_bot import SIGNING_SECRET, sign
 

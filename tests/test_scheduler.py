@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.sandbox.slack import FakeSlack
 from models.agreement_loader import canonical_json
 from models.agreements import apply_agreement
 from models.db import session_scope
-from sandbox.slack import FakeSlack
 from scheduler.runner import CATCH_UP, DELIVERY, MONTHLY, WATCH, WEEKLY, Runner, plans
 from tests.utils.scheduler import jobs_on
 from tests.utils.store import example, local, store_agreement

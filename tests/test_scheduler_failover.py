@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.sandbox.slack import FakeSlack
 from models.db import create_engine
-from sandbox.slack import FakeSlack
 from scheduler.leader import Leader
 from scheduler.runner import Runner
 from tests.utils.scheduler import FIRST, align, jobs_on, keys, posts, ran_before, ready, shared

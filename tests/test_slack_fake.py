@@ -11,10 +11,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.sandbox.slack import BOT_USER_ID, TOKEN, FakeSlack, SlackError
 from bot.settings import Settings, SettingsError
 from bot.slack import RATE_LIMIT_RETRIES, SERVER_ERROR_RETRIES, api_base_url, slack_client
 from bot.slack import slack_error as describe
-from sandbox.slack import BOT_USER_ID, TOKEN, FakeSlack, SlackError
 
 WRONG = "xoxb-0000000000-0000000000-wrongwrongwrong"
 QUICK = FixedValueRetryIntervalCalculator(0.01)

@@ -9,9 +9,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import Deps, build_app
+from bot.sandbox.slack import APP_TOKEN, FakeSlack
+from bot.sandbox.slack_socket import FakeSocketMode
 from bot.server import serve
-from sandbox.slack import APP_TOKEN, FakeSlack
-from sandbox.slack_socket import FakeSocketMode
 from tests.utils.slack_bot import settings_for
 
 

@@ -11,10 +11,10 @@ from sqlmodel import col, select
 from bot.blocks.alerts import Alert, alert_message
 from bot.check import run_check
 from bot.lead_views import leads_by_reference
+from bot.sandbox.slack import TOKEN
+from bot.sandbox.slack_messages import Message
 from models.db import session_scope
 from models.tables import FollowupState, Lead, Owner
-from sandbox.slack import TOKEN
-from sandbox.slack_messages import Message
 from tests.utils.slack_bot import Sent, SlackBot
 from tests.utils.store import example, mql, store_agreement, store_leads
 

@@ -10,12 +10,12 @@ from sqlmodel import col, select
 
 from bot.alerting import AlertCycle, alert_cycle
 from bot.outbox import Delivery, deliver
+from bot.sandbox.slack import FakeSlack
+from bot.sandbox.slack_history import dm_channel
+from bot.sandbox.slack_messages import Message
 from models.agreement import Agreement
 from models.db import session_scope
 from models.tables import FollowupState, Owner
-from sandbox.slack import FakeSlack
-from sandbox.slack_history import dm_channel
-from sandbox.slack_messages import Message
 from tests.utils.outbox import slack_client
 from tests.utils.store import example, store_agreement
 

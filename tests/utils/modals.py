@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sandbox.slack import TEAM_ID
+from bot.sandbox.slack import TEAM_ID
 from tests.utils.slack_bot import Sent, SlackBot
 
 

@@ -13,9 +13,9 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.sandbox.slack import TOKEN, FakeSlack
 from models.db import session_scope
 from models.outbox import enqueue
-from sandbox.slack import TOKEN, FakeSlack
 
 # The fake's message timestamps start at 1_800_000_000 (2027-01-15T08:00Z); recording a
 # minute earlier keeps them inside the window the outbox looks back through.

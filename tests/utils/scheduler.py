@@ -6,10 +6,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.sandbox.slack import FakeSlack
+from bot.sandbox.slack_files import FakeFile, files_of
+from bot.sandbox.slack_messages import Message
 from models.agreement import Agreement
-from sandbox.slack import FakeSlack
-from sandbox.slack_files import FakeFile, files_of
-from sandbox.slack_messages import Message
 from scheduler.jobs import Jobs
 from scheduler.slots import claim_slot, finish_slot
 from scheduler.sync import sync_sources

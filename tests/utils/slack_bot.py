@@ -23,9 +23,9 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import Deps, build_app
+from bot.sandbox.slack import TEAM_ID, TOKEN, FakeSlack
 from bot.server import EVENTS_PATH, web_app
 from bot.settings import Settings
-from sandbox.slack import TEAM_ID, TOKEN, FakeSlack
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # a test secret, not a real one
 CHANNEL = "C0TESTCHAN1"

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from sandbox.slack import FakeSlack
+from bot.sandbox.slack import FakeSlack
 
 
 class FakeSocketMode:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.hubspot_http import (
+from bot.sandbox.hubspot_http import (
     UNAUTHORIZED,
     Fault,
     Gate,
@@ -27,7 +27,7 @@ from sandbox.hubspot_http import (
     error_body,
     rate_limited_body,
 )
-from sandbox.hubspot_search import (
+from bot.sandbox.hubspot_search import (
     FakeRecord,
     SearchRefused,
     bisected,

@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sandbox.slack_error import SlackError
+from bot.sandbox.slack_error import SlackError
 
 if TYPE_CHECKING:
-    from sandbox.slack import FakeSlack
+    from bot.sandbox.slack import FakeSlack
 
 UPLOAD_PATH = "/upload/"
 UPLOAD = "files.upload"  # the name faults and recorded calls give the upload URL
@@ -106,7 +106,7 @@ def receive_upload(
     fake: FakeSlack, path: str, headers: dict[str, str], raw: bytes
 ) -> tuple[int, dict[str, str], dict[str, Any]]:
     """The upload URL: store the bytes of a file whose upload was asked for, of its length."""
-    from sandbox.slack import Call
+    from bot.sandbox.slack import Call
 
     file_id = path.removeprefix(UPLOAD_PATH)
     with fake._lock:

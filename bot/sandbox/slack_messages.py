@@ -11,11 +11,11 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sandbox.block_kit import BlockKitError, check_message, check_view
-from sandbox.slack_error import SlackError
+from bot.sandbox.block_kit import BlockKitError, check_message, check_view
+from bot.sandbox.slack_error import SlackError
 
 if TYPE_CHECKING:
-    from sandbox.slack import FakeSlack
+    from bot.sandbox.slack import FakeSlack
 
 
 @dataclass

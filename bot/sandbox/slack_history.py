@@ -12,11 +12,11 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from sandbox.slack_error import SlackError
-from sandbox.slack_messages import Message
+from bot.sandbox.slack_error import SlackError
+from bot.sandbox.slack_messages import Message
 
 if TYPE_CHECKING:
-    from sandbox.slack import FakeSlack
+    from bot.sandbox.slack import FakeSlack
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 999
@@ -63,7 +63,7 @@ def _in_window(message: Message, args: dict[str, Any]) -> bool:
 
 def message_json(fake: FakeSlack, message: Message, *, metadata: bool) -> dict[str, Any]:
     """A stored message as Slack's reading methods return it."""
-    from sandbox.slack import BOT_USER_ID
+    from bot.sandbox.slack import BOT_USER_ID
 
     body: dict[str, Any] = {
         "type": "message",

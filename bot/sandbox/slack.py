@@ -19,10 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sandbox import slack_files, slack_history, slack_messages
-from sandbox.block_kit import BlockKitError, check_message
-from sandbox.slack_error import SlackError
-from sandbox.slack_messages import Message
+from bot.sandbox import slack_files, slack_history, slack_messages
+from bot.sandbox.block_kit import BlockKitError, check_message
+from bot.sandbox.slack_error import SlackError
+from bot.sandbox.slack_messages import Message
 
 __all__ = ["FakeSlack", "Message", "SlackError", "SlackUser"]
 
