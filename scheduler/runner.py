@@ -6,7 +6,8 @@ and starts it; `Runner.stop` (`on_lost`) shuts it down at once, cancelling the r
 minute the runner looks at the agreement versions and rebuilds the jobs when another version is
 applied or comes into force. A catch-up runs at start and then every minute: the latest due
 digest and report if never claimed (see `Jobs.catch_up`), and today's lifecycle reminders; so
-a slot whose run failed, or was cut short by a failover, is done by the next catch-up.
+a slot whose run failed, or was cut short by a failover, is done by the next catch-up. The sync
+and the check run at once at start too, the check after the sync has brought the news.
 
 Misfires and coalescing are set on purpose: every job coalesces (runs missed while the loop was
 busy or the machine asleep become one run). The digests and the daily reminders may run however
@@ -16,8 +17,10 @@ Interval jobs may run at most one interval late; after that the next run is due 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +43,7 @@ DELIVERY, WATCH, CATCH_UP = "delivery", "watch", "catch-up"
 DELIVERY_EVERY = timedelta(seconds=10)
 WATCH_EVERY = timedelta(minutes=1)
 CATCH_UP_EVERY = timedelta(minutes=1)
+FIRST_SYNC_WAIT = 120.0  # seconds the first check waits for the first sync, then runs anyway
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -101,6 +105,9 @@ class Runner:
         self.jobs, self.clock, self.catch_up_every = jobs, clock, catch_up_every
         self.scheduler: AsyncIOScheduler | None = None
         self.versions: tuple[int | None, int | None] = (None, None)  # latest, in force
+        # Sync and check both run at start; the first check waits for the first sync, so a
+        # replica that was down (or is new) alerts on the leads the sync just brought.
+        self.first_sync = asyncio.Event()
 
     @property
     def running(self) -> bool:
@@ -110,6 +117,7 @@ class Runner:
         """Build the jobs from the agreement in force, start them, and catch up once."""
         if self.running:
             return
+        self.first_sync = asyncio.Event()
         agreement = await self._refresh_versions()
         self.scheduler = AsyncIOScheduler(
             timezone=agreement.zone if agreement is not None else UTC,
@@ -168,8 +176,15 @@ class Runner:
         at, jobs = self.clock(), self.jobs
         try:
             if name == SYNC:
-                await jobs.sync(at)
+                try:
+                    await jobs.sync(at)
+                finally:
+                    self.first_sync.set()
             elif name == CHECK:
+                if not self.first_sync.is_set():
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(self.first_sync.wait(), FIRST_SYNC_WAIT)
+                    at = self.clock()
                 await jobs.check(at)
             elif name in (WEEKLY, MONTHLY):
                 await jobs.digest("weekly" if name == WEEKLY else "monthly", at)

@@ -93,3 +93,34 @@ async def test_the_runner_is_rebuilt_for_a_new_version_and_stops_at_once(
         runner.stop()
     assert runner.scheduler is None and not runner.running
     await asyncio.sleep(0.05)  # the shutdown runs on the loop's next turn
+
+
+async def test_the_first_check_waits_for_the_first_sync(
+    engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
+    """Both run at start; a check before the sync ends would miss the leads it brings (and its
+    slot would be spent until the next interval)."""
+    await store_agreement(engine)
+    jobs = jobs_on(engine, fake_slack)
+    ran: list[str] = []
+
+    async def slow_sync(at: datetime) -> bool:
+        await asyncio.sleep(0.5)
+        ran.append("sync")
+        return True
+
+    async def check(at: datetime) -> bool:
+        ran.append("check")
+        return True
+
+    jobs.sync, jobs.check = slow_sync, check  # type: ignore[method-assign]
+    runner = Runner(jobs, clock=lambda: local("2027-03-08 12:00"))
+    await runner.start()
+    try:
+        for _ in range(300):
+            if "check" in ran:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        runner.stop()
+    assert ran[:2] == ["sync", "check"]

@@ -5,7 +5,20 @@ from __future__ import annotations
 import sys
 import traceback
 
-from bot.cli import agreement, check, digest, log, plan, run, status, store, sync  # noqa: F401  (they register their commands)
+from bot.cli import (
+    agreement,
+    check,
+    demo,
+    digest,
+    log,
+    plan,
+    run,
+    sandbox,
+    sandbox_say,
+    status,
+    store,
+    sync,
+)
 from bot.cli.app import app
 from bot.cli.common import errors
 from bot.errors import BadInput, NotReady

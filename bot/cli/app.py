@@ -14,8 +14,12 @@ app = typer.Typer(
 )
 agreement_app = typer.Typer(help="Apply, show and trace the agreement.", no_args_is_help=True)
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
+sandbox_app = typer.Typer(  # `slabot sandbox` alone starts the fakes (bot.cli.sandbox)
+    help="Local fakes of Slack and HubSpot for trying the bot without a workspace.",
+)
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(db_app, name="db")
+app.add_typer(sandbox_app, name="sandbox")
 
 
 @app.callback()

@@ -133,8 +133,9 @@ class FakeHubSpot:
         assert self._server is not None, "start() the fake first"
         return self._server.url
 
-    def start(self) -> FakeHubSpot:
-        self._server = Server(self.handle)
+    def start(self, port: int = 0) -> FakeHubSpot:
+        """Serve on 127.0.0.1: `port`, or an ephemeral one (tests)."""
+        self._server = Server(self.handle, port)
         return self
 
     def stop(self) -> None:

@@ -130,10 +130,10 @@ Handle = Callable[[str, str, str | None, bytes], tuple[int, bytes, float]]
 
 
 class Server:
-    """A threaded HTTP/1.1 server on 127.0.0.1 (an ephemeral port) that calls `handle`."""
+    """A threaded HTTP/1.1 server on 127.0.0.1 (`port`, or an ephemeral one) that calls `handle`."""
 
-    def __init__(self, handle: Handle) -> None:
-        self._http = _Server(("127.0.0.1", 0), _Handler)
+    def __init__(self, handle: Handle, port: int = 0) -> None:
+        self._http = _Server(("127.0.0.1", port), _Handler)
         self._http.handle = handle
         threading.Thread(target=self._http.serve_forever, args=(0.02,), daemon=True).start()
 

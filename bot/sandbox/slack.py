@@ -5,12 +5,14 @@ form-encoded body or a JSON body, and the token as `Authorization: Bearer xoxb-�
 argument, outside JSON bodies). Answers are Slack's: HTTP 200 with `{"ok": true, …}` or
 `{"ok": false, "error": "…"}`, 429 with `Retry-After` when rate limited, 5xx when it fails. Each
 method is a handler in `FakeSlack.handlers`, so tests (and later features) add methods such as
-`chat.postMessage` by adding to that dict. Every request is recorded in `FakeSlack.calls`.
+`chat.postMessage` by adding to that dict. Every request is recorded in `FakeSlack.calls`, and
+every visible thing the bot did (a message, a view, a file) is told to `watch` callbacks.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -21,10 +23,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 from bot.sandbox import slack_files, slack_history, slack_messages
 from bot.sandbox.block_kit import BlockKitError, check_message
+from bot.sandbox.shown import Shown, Watcher, Watchers
 from bot.sandbox.slack_error import SlackError
 from bot.sandbox.slack_messages import Message
 
-__all__ = ["FakeSlack", "Message", "SlackError", "SlackUser"]
+__all__ = ["FakeSlack", "Message", "Shown", "SlackError", "SlackUser"]
 
 TOKEN = "xoxb-1111111111-2222222222-fakeslackbottoken"
 APP_TOKEN = "xapp-1-A0SLABOT01-3333333333-fakeslackapptoken"
@@ -62,11 +65,12 @@ class Call:
 class Fault:
     """Served to the next `times` calls of `method` (any method when empty)."""
 
-    kind: str  # "rate_limited", "server_error", or "lost_response" (served, then a 5xx)
+    kind: str  # "rate_limited", "server_error", "lost_response" (served, then a 5xx), "stall"
     times: int
     method: str = ""
     retry_after: int = 1
     status: int = 503
+    seconds: float = 2.0  # a stall: the call is served, its answer held this long (a time-out)
 
 
 @dataclass
@@ -159,6 +163,10 @@ class FakeSlack:
     closed_channels: set[str] = field(default_factory=set)  # channels the bot is not in
     app_token: str = APP_TOKEN  # the app-level token; only `apps.connections.open` takes it
     socket_url: str = ""  # set by a running FakeSocketMode
+    # Opt-in: Slack posts about one message a second per channel, with short bursts (a token
+    # bucket of `channel_burst`); a post over it is answered 429 with `Retry-After`.
+    channel_rate: float | None = None
+    channel_burst: int = 3
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -166,6 +174,9 @@ class FakeSlack:
         self._ids = 0
         self._ts = 0
         self._response_urls: dict[str, int] = {}
+        self._response_origins: dict[str, tuple[str | None, str]] = {}  # hook -> channel, origin
+        self._watchers = Watchers()
+        self._channel_budget: dict[str, tuple[float, float]] = {}  # channel -> tokens, when
 
     # --- running -------------------------------------------------------------------------------
 
@@ -176,8 +187,9 @@ class FakeSlack:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/api/"
 
-    def start(self) -> FakeSlack:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+    def start(self, port: int = 0) -> FakeSlack:
+        """Serve on 127.0.0.1: `port`, or an ephemeral one (tests)."""
+        self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.fake = self
         threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True).start()
         return self
@@ -208,8 +220,9 @@ class FakeSlack:
             return uid
 
     def inject(self, kind: str, *, times: int = 1, method: str = "", **details: Any) -> None:
-        """Serve a fault (`rate_limited`, `server_error`, `lost_response`: see `Fault`) next."""
-        if kind not in ("rate_limited", "server_error", "lost_response"):
+        """Serve a fault (`rate_limited`, `server_error`, `lost_response`, `stall`: see `Fault`)
+        next."""
+        if kind not in ("rate_limited", "server_error", "lost_response", "stall"):
             raise ValueError(f"unknown fault {kind!r}")
         with self._lock:
             self.faults.append(Fault(kind, times, method, **details))
@@ -220,12 +233,14 @@ class FakeSlack:
             self._ts += 1
             return f"{1_800_000_000 + self._ts}.{self._ts:06d}"
 
-    def response_url(self) -> str:
-        """A fresh `response_url` for a command or action the test sends."""
+    def response_url(self, *, channel: str | None = None, origin: str = "") -> str:
+        """A fresh `response_url` for a command or action the test sends; `channel` (where it
+        was typed or clicked) and `origin` (`/sla status`) only tell watchers where replies go."""
         with self._lock:
             self._ids += 1
             hook = f"T{self._ids:06d}"
             self._response_urls[hook] = 0
+            self._response_origins[hook] = (channel, origin)
         return self.url.removesuffix("api/") + f"respond/{hook}"
 
     def responses_to(self, url: str) -> list[dict[str, Any]]:
@@ -243,12 +258,34 @@ class FakeSlack:
         with self._lock:
             return [call for call in self.calls if call.method == method]
 
+    # --- watching ------------------------------------------------------------------------------
+
+    def watch(self, callback: Watcher) -> None:
+        """Call `callback` with each thing the bot makes visible, once it succeeded, in order.
+
+        It runs in a server thread before that request is answered; it must not call the fake
+        over HTTP (that request would wait for it). What it raises is logged once and ignored.
+        """
+        self._watchers.add(callback)
+
+    def show(self, shown: Shown) -> None:
+        """In a handler, once the call succeeded: what the bot made visible, for the watchers."""
+        self._watchers.queue(shown)
+
     # --- serving -------------------------------------------------------------------------------
 
     def handle(
         self, http_method: str, target: str, headers: dict[str, str], raw: bytes
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         """One request: (status, extra response headers, JSON body)."""
+        try:
+            return self._route(http_method, target, headers, raw)
+        finally:
+            self._watchers.tell()
+
+    def _route(
+        self, http_method: str, target: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
         url = urlsplit(target)
         method = url.path.removeprefix("/api/") if url.path.startswith("/api/") else ""
         if url.path.startswith(slack_files.UPLOAD_PATH):  # the URL files.getUploadURLExternal gives
@@ -268,9 +305,20 @@ class FakeSlack:
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         if not method:
             return 404, {}, {"ok": False, "error": "unknown_method"}
+        wait = self._channel_wait(method, args)
+        if wait is not None:
+            return 429, {"Retry-After": str(wait)}, _error("ratelimited")
         fault = self._fault(method)
         if fault is not None and fault.kind == "rate_limited":
             return 429, {"Retry-After": str(fault.retry_after)}, _error("ratelimited")
+        if fault is not None and fault.kind == "stall":
+            answer = self._serve_call(method, args, json_body, headers)  # done, answered late
+            self._lock.release()  # the caller's hold: other calls go on while this one stalls
+            try:
+                time.sleep(fault.seconds)
+            finally:
+                self._lock.acquire()
+            return answer
         if fault is not None and fault.kind == "lost_response":
             self._serve_call(method, args, json_body, headers)  # done, but the answer is lost
         if fault is not None:
@@ -317,11 +365,40 @@ class FakeSlack:
                     self.responses.append(
                         {**args, "blocks": blocks, "hook": hook, "received_at": time.monotonic()}
                     )
+                    self.show(self._response_shown(hook, args, blocks))
                     status, body = 200, {"ok": True}
             self.calls.append(
                 Call("response_url", "POST", args, headers, status, body, time.monotonic())
             )
         return status, {}, body
+
+    def _response_shown(
+        self, hook: str, args: dict[str, Any], blocks: list[dict[str, Any]]
+    ) -> Shown:
+        channel, origin = self._response_origins.get(hook, (None, ""))
+        return Shown(
+            "response",
+            channel,
+            str(args.get("text") or ""),
+            blocks,
+            replaces=_flag(args.get("replace_original")),
+            public=args.get("response_type") == "in_channel",
+            origin=origin,
+        )
+
+    def _channel_wait(self, method: str, args: dict[str, Any]) -> int | None:
+        """Whole seconds to wait when a post exceeds `channel_rate` in its channel, else None
+        (and the post takes its place in the channel's budget)."""
+        if self.channel_rate is None or method != "chat.postMessage":
+            return None
+        channel, now = str(args.get("channel") or ""), time.monotonic()
+        tokens, since = self._channel_budget.get(channel, (float(self.channel_burst), now))
+        tokens = min(float(self.channel_burst), tokens + (now - since) * self.channel_rate)
+        if tokens < 1:
+            self._channel_budget[channel] = (tokens, now)
+            return max(1, math.ceil((1 - tokens) / self.channel_rate))
+        self._channel_budget[channel] = (tokens - 1, now)
+        return None
 
     def _fault(self, method: str) -> Fault | None:
         for fault in self.faults:
@@ -333,6 +410,11 @@ class FakeSlack:
 
 def _error(code: str) -> dict[str, Any]:
     return {"ok": False, "error": code}
+
+
+def _flag(value: Any) -> bool:
+    """A boolean argument, as JSON (`true`) or a form (`"true"`) gives it."""
+    return value is True or str(value).lower() == "true"
 
 
 def _args(query: str, content_type: str, raw: bytes) -> tuple[dict[str, Any], bool]:
@@ -349,6 +431,7 @@ def _args(query: str, content_type: str, raw: bytes) -> tuple[dict[str, Any], bo
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # a burst of connections waits to be accepted, as at Slack's edge
     fake: FakeSlack
 
     def handle_error(self, request: Any, client_address: Any) -> None:

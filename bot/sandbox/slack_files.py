@@ -6,7 +6,8 @@ the client POSTs the bytes there (checked against the announced `length`); then
 Slack does only for a bot that is in the channel. Shared files are kept in `files_of(fake)`.
 Slack answers the upload itself with `text/plain` `OK - <size>`; the fake answers JSON, and
 slack_sdk reads only the status. Stricter than Slack: completing an unknown or not yet
-uploaded file, or one completed already, is refused.
+uploaded file, or one completed already, is refused. A file shared in a channel is told to
+`FakeSlack.watch` callbacks (not its upload steps: only the share is visible).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.sandbox.shown import Shown
 from bot.sandbox.slack_error import SlackError
 
 if TYPE_CHECKING:
@@ -157,7 +159,22 @@ def complete_upload(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
             file.channel, file.thread_ts = (channel or None), thread
             file.created = int(float(fake.next_ts()))  # the fake's clock, as message ts
             files.shared.append(file)
+            if file.channel is not None:  # a file shared nowhere is seen by nobody
+                fake.show(_file_shown(file, str(args.get("initial_comment") or "")))
         return {"files": [file.json() for file, _ in chosen]}
+
+
+def _file_shown(file: FakeFile, comment: str) -> Shown:
+    return Shown(
+        "file",
+        file.channel,
+        comment,
+        thread_ts=file.thread_ts,
+        name=file.filename,
+        title=file.title,
+        size=file.length,
+        alt=file.alt_txt,
+    )
 
 
 def files_list(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:

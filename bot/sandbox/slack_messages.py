@@ -1,8 +1,9 @@
 """The fake Slack's messaging and views methods: what the bot posts, edits and publishes.
 
 Each is a handler for `FakeSlack.handlers`; they keep what was sent in `FakeSlack.messages` (by
-channel) and `FakeSlack.views`, and refuse what Slack refuses (Block Kit limits, a missing
-`text` fallback, an unknown message to update).
+channel), `FakeSlack.home` and `FakeSlack.modals`, tell `FakeSlack.watch` callbacks what became
+visible, and refuse what Slack refuses (Block Kit limits, a missing `text` fallback, an unknown
+message to update).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.sandbox.block_kit import BlockKitError, check_message, check_view
+from bot.sandbox.shown import Kind, Shown
 from bot.sandbox.slack_error import SlackError
 
 if TYPE_CHECKING:
@@ -63,6 +65,8 @@ def post_message(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     message = Message(channel, fake.next_ts(), str(args["text"]), blocks, None, _metadata(args))
     message.thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
     fake.messages.setdefault(channel, []).append(message)
+    kind: Kind = "reply" if message.thread_ts else "message"
+    fake.show(Shown(kind, channel, message.text, blocks, message.thread_ts, ts=message.ts))
     return {
         "channel": channel,
         "ts": message.ts,
@@ -79,6 +83,7 @@ def post_ephemeral(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     blocks = _blocks(fake, args)
     message = Message(channel, fake.next_ts(), str(args["text"]), blocks, user)
     fake.ephemeral.append(message)
+    fake.show(Shown("ephemeral", channel, message.text, blocks, user=user, ts=message.ts))
     return {"message_ts": message.ts}
 
 
@@ -94,6 +99,7 @@ def update(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     message.text, message.blocks = str(args["text"]), blocks
     if _metadata(args) is not None:
         message.metadata = _metadata(args)
+    fake.show(Shown("edit", channel, message.text, blocks, message.thread_ts, ts=ts))
     return {"channel": channel, "ts": ts, "text": message.text}
 
 
@@ -106,6 +112,17 @@ def _view(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
+def _view_blocks(view: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(view.get("blocks") or [])
+
+
+def _modal_shown(view: dict[str, Any], *, replaces: bool) -> Shown:
+    title = str((view.get("title") or {}).get("text") or "")
+    return Shown(
+        "modal", None, blocks=_view_blocks(view), title=title, view=view, replaces=replaces
+    )
+
+
 def views_publish(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     user = str(args.get("user_id") or "")
     if not user:
@@ -114,6 +131,7 @@ def views_publish(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     if view["type"] != "home":
         raise SlackError("invalid_arguments", detail="views.publish takes a home view")
     fake.home[user] = view
+    fake.show(Shown("home", user, blocks=_view_blocks(view), user=user, view=view))
     return {"view": {"id": f"V{user}", **view}}
 
 
@@ -123,6 +141,7 @@ def views_open(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     view = _view(fake, args)
     view_id = f"VMODAL{len(fake.modals) + 1:04d}"
     fake.modals[view_id] = view
+    fake.show(_modal_shown(view, replaces=False))
     return {"view": {"id": view_id, **view}}
 
 
@@ -131,6 +150,7 @@ def views_update(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     if view_id not in fake.modals:
         raise SlackError("not_found")
     fake.modals[view_id] = _view(fake, args)
+    fake.show(_modal_shown(fake.modals[view_id], replaces=True))
     return {"view": {"id": view_id, **fake.modals[view_id]}}
 
 

@@ -1,29 +1,28 @@
 """The bot as Slack meets it: the real Bolt app behind its real HTTP listener, fed signed requests.
 
 `SlackBot` runs `bot.server.web_app` on a loopback port against a test's store, with the Web API
-pointed at a `FakeSlack`. Its helpers build the form and JSON bodies Slack sends for slash
-commands, button clicks, view submissions and events, sign them with the signing secret (or
-tamper with them), and wait for what the bot sends back through `response_url` or the Web API.
+pointed at a `FakeSlack`. Its helpers send the bodies `bot.sandbox.slack_requests` builds for
+slash commands, button clicks, view submissions and events, signed with the test's signing secret
+(or tampered with), and wait for what the bot sends back through `response_url` or the Web API.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 from aiohttp import web
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import Deps, build_app
-from bot.sandbox.slack import TEAM_ID, TOKEN, FakeSlack
+from bot.sandbox import slack_requests
+from bot.sandbox.slack import TOKEN, FakeSlack
+from bot.sandbox.slack_requests import FORM, JSON
 from bot.server import EVENTS_PATH, web_app
 from bot.settings import Settings
 
@@ -45,10 +44,9 @@ def settings_for(database_url: str, fake: FakeSlack, **more: Any) -> Settings:
 def sign(
     body: str, *, timestamp: int | None = None, secret: str = SIGNING_SECRET
 ) -> dict[str, str]:
-    """The headers Slack sends with `body`: its timestamp and the v0 HMAC signature."""
-    stamp = str(timestamp if timestamp is not None else int(time.time()))
-    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": str(signature)}
+    """The headers Slack sends with `body`, signed now (or at `timestamp`) with the test secret."""
+    stamp = timestamp if timestamp is not None else int(time.time())
+    return slack_requests.sign(body, secret=secret, timestamp=stamp)
 
 
 @dataclass
@@ -117,7 +115,7 @@ class SlackBot:
 
     def trigger_id(self) -> str:
         self._triggers += 1
-        return f"{self._triggers}.1111.{'a' * 32}"
+        return slack_requests.trigger_id(self._triggers)
 
     async def command(
         self, text: str, *, user: str = "U0MEMBER01", channel: str = CHANNEL, **options: Any
@@ -125,29 +123,18 @@ class SlackBot:
         """`/sla text` typed by `user` in `channel`."""
         response_url = self.fake.response_url()
         trigger = options.pop("trigger_id", None) or self.trigger_id()
-        form = {
-            "token": "legacy-verification-token",
-            "team_id": TEAM_ID,
-            "team_domain": "fake-workspace",
-            "channel_id": channel,
-            "channel_name": "sales",
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": "/sla",
-            "text": text,
-            "api_app_id": "A0SLABOT01",
-            "response_url": response_url,
-            "trigger_id": trigger,
-        }
-        response = await self.post(urlencode(form), "application/x-www-form-urlencoded", **options)
+        form = slack_requests.command_form(
+            text, user=user, channel=channel, response_url=response_url, trigger_id=trigger
+        )
+        response = await self.post(form, FORM, **options)
         return Sent(response, response_url, trigger)
 
     async def interaction(self, payload: dict[str, Any], **options: Any) -> Sent:
         """A `block_actions` or `view_submission` payload, form-encoded as Slack sends it."""
-        payload = {"team": {"id": TEAM_ID, "domain": "fake-workspace"}, **payload}
+        payload = {**payload}
         payload.setdefault("trigger_id", self.trigger_id())
-        body = urlencode({"payload": json.dumps(payload)})
-        response = await self.post(body, "application/x-www-form-urlencoded", **options)
+        body = slack_requests.interaction_body(payload)
+        response = await self.post(body, FORM, **options)
         return Sent(response, payload.get("response_url"), payload["trigger_id"])
 
     async def click(
@@ -163,33 +150,17 @@ class SlackBot:
         **options: Any,
     ) -> Sent:
         """A click on a button (or a select's choice, `selected`); a repeated `trigger_id` is a retry."""
-        action: dict[str, Any] = {
-            "action_id": action_id,
-            "block_id": "b1",
-            "type": "button",
-            "value": value,
-            "action_ts": f"{time.time():.6f}",
-        }
-        if selected is not None:
-            action.update(selected)
-        response_url = self.fake.response_url()
-        payload = {
-            "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
-            "api_app_id": "A0SLABOT01",
-            "container": {
-                "type": "message",
-                "message_ts": (message or {}).get("ts", "1800000000.000001"),
-                "channel_id": channel,
-                "is_ephemeral": False,
-            },
-            "channel": {"id": channel, "name": "alerts"},
-            "message": message or {"ts": "1800000000.000001", "text": "", "blocks": []},
-            "response_url": response_url,
-            "actions": [action],
-        }
-        if trigger_id is not None:
-            payload["trigger_id"] = trigger_id
+        payload = slack_requests.block_actions_payload(
+            action_id,
+            value,
+            user=user,
+            channel=channel,
+            response_url=self.fake.response_url(),
+            action_ts=time.time(),
+            message=message,
+            selected=selected,
+            trigger_id=trigger_id,
+        )
         return await self.interaction(payload, **options)
 
     async def submit(
@@ -202,37 +173,17 @@ class SlackBot:
         **options: Any,
     ) -> Sent:
         """A modal submitted; `values` is `view.state.values` (block_id -> action_id -> value)."""
-        payload = {
-            "type": "view_submission",
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
-            "api_app_id": "A0SLABOT01",
-            "view": {
-                "id": "VMODAL0001",
-                "type": "modal",
-                "callback_id": callback_id,
-                "private_metadata": private_metadata,
-                "state": {"values": values},
-                "hash": "1700000000.abcdef",
-            },
-        }
+        payload = slack_requests.view_submission_payload(
+            callback_id, values, user=user, private_metadata=private_metadata
+        )
         return await self.interaction(payload, **options)
 
     async def event(
         self, event: dict[str, Any], *, event_id: str = "Ev0000000001", **options: Any
     ) -> Sent:
         """An Events API delivery (`headers={"X-Slack-Retry-Num": "1"}` for a redelivery)."""
-        body = json.dumps(
-            {
-                "token": "legacy-verification-token",
-                "team_id": TEAM_ID,
-                "api_app_id": "A0SLABOT01",
-                "event": event,
-                "type": "event_callback",
-                "event_id": event_id,
-                "event_time": int(time.time()),
-            }
-        )
-        return Sent(await self.post(body, "application/json", **options))
+        body = slack_requests.event_body(event, event_id=event_id, event_time=int(time.time()))
+        return Sent(await self.post(body, JSON, **options))
 
     # --- waiting for replies -------------------------------------------------------------------
 

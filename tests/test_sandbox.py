@@ -1,0 +1,138 @@
+"""The developer's sandbox as the README tells it: `slabot sandbox`, then `slabot run` in its
+folder, then `slabot sandbox say "/sla status"`; three real processes on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _env() -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SLABOT_", "SLACK_", "HUBSPOT_"))
+    }
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+class Lines:
+    """A child's output, read by a thread, so a test can wait for a line without blocking."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        assert process.stdout is not None
+        stream = process.stdout
+        threading.Thread(
+            target=lambda: [self._queue.put(line) for line in stream], daemon=True
+        ).start()
+
+    def until(self, text: str, wait: float) -> str:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.seen):
+                return "".join(self.seen)
+            with contextlib.suppress(queue.Empty):
+                self.seen.append(self._queue.get(timeout=0.1))
+        raise AssertionError(f"no {text!r} within {wait} s in:\n" + "".join(self.seen))
+
+
+def _stop(process: subprocess.Popen[str]) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    finally:
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[tuple[Path, Lines, int]]:
+    folder = tmp_path / "sandbox"
+    bot_port = _free_port()
+    command = [
+        *(sys.executable, "-m", "bot.cli", "sandbox", "--folder", str(folder)),
+        *("--slack-port", str(_free_port()), "--hubspot-port", str(_free_port())),
+        *("--bot-port", str(bot_port)),
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = Lines(process)
+    try:
+        lines.until("Ctrl-C stops the sandbox", 90)
+        yield folder, lines, bot_port
+    finally:
+        assert _stop(process) == 0, "".join(lines.seen)
+
+
+def test_run_and_say_against_the_sandbox(sandbox: tuple[Path, Lines, int]) -> None:
+    folder, printed, port = sandbox
+    settings = (folder / ".env").read_text()
+    assert "SLACK_API_URL=http://127.0.0.1:" in settings and "HUBSPOT_API_URL=" in settings
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=folder,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    logs = Lines(bot)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, logs.until("never", 0.1)
+            time.sleep(0.2)
+        said = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "sandbox", "say", "/sla status"],
+            cwd=folder,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert said.returncode == 0, said.stdout + said.stderr
+        assert "Follow-up" in said.stdout or "follow-up" in said.stdout
+        # The leader syncs the fake HubSpot and checks the leads: the alerts reach the fake
+        # Slack, which prints them in the sandbox's terminal.
+        shown = printed.until("[ Contacted ]", 120)
+        assert "#alerts" in shown
+    finally:
+        assert _stop(bot) == 0, "".join(logs.seen)
