@@ -14,7 +14,7 @@ ENV PYTHONUNBUFFERED=1 \
     SLABOT_DATABASE_URL=sqlite:////data/slabot.db \
     SLABOT_PORT=3000
 COPY --from=build /install /usr/local
-RUN useradd --create-home --uid 10001 slabot && mkdir -p /data && chown slabot /data
+RUN useradd --create-home --uid 10001 slabot && mkdir -p /data /app && chown slabot /data /app
 COPY --chown=slabot examples /app/examples
 USER slabot
 WORKDIR /app

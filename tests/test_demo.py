@@ -94,3 +94,21 @@ def test_the_output_folder_holds_the_reports_charts_and_transcript(
     assert "![" in monthly.read_text(encoding="utf-8")  # the charts are in the Markdown
     transcript = (out / "slack.txt").read_text(encoding="utf-8")
     assert "[ Contacted ]" in transcript and "#wins" in transcript
+
+
+def test_the_readme_quotes_the_demo_as_it_is(
+    demo: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    """Every line of the README's demo excerpt is a line the demo prints ("…" marks a cut)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- demo excerpt start -->", "<!-- demo excerpt end -->"
+    excerpt = readme[readme.index(start) + len(start) : readme.index(end)]
+    printed = {line.rstrip() for line in demo[0].stdout.splitlines()}
+    quoted = [
+        line.rstrip()
+        for line in excerpt.splitlines()
+        if line.strip() and line.strip() != "…" and not line.startswith("```")
+    ]
+    assert len(quoted) > 40
+    missing = [line for line in quoted if line not in printed]
+    assert not missing, missing
