@@ -7,7 +7,7 @@ Slack buttons and `/sla` commands call these, and nothing else writes these fact
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import MAXYEAR, UTC, datetime, timedelta
 
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -137,6 +137,18 @@ async def set_away(
     """Mark `user` away from `at` until `until` (open-ended when None)."""
     if until is not None and until <= at:
         raise ActionError("the end of an away period must be in the future")
+    if until is not None and not _storable(until):
+        raise ActionError(f"the end of an away period must be before {MAXYEAR}-12-31")
     session.add(AwayPeriod(user=user, start_at=at, end_at=until, created_by=by, created_at=at))
     end = f" until {until:%Y-%m-%d}" if until else " until you say you are back"
     return Done(user, True, f"<@{user}> is away{end}; their alerts go to their team lead.")
+
+
+def _storable(moment: datetime) -> bool:
+    """Whether `moment` has a UTC instant (the store keeps UTC); the end of 9999-12-31 west of
+    UTC falls in year 10000, which none can hold."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True

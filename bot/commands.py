@@ -49,6 +49,9 @@ WORDS: dict[str, Usage] = {
     "help": Usage("help [word]", "this list", "help log"),
 }
 PUBLIC = "public"
+# The longest snooze: a year of business days. Longer ones run past the ten years of business
+# calendar the clock lays out; an alert muted for that long wants `/sla away` or a disqualify.
+MAX_SNOOZE_DAYS = 365
 LEAD_FILTERS = ("mine", "breached", "due")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -306,6 +309,13 @@ def _snooze(args: list[str], public: bool) -> Command:
         duration = parse_duration(args[1].lower())
     except ValueError as exc:
         raise CommandError(_short(f"DURATION: {exc}"), word="snooze") from None
+    # A business day is at most 24 hours, so this bounds hours and minutes written alone too.
+    if duration.total_minutes(24 * 60) > MAX_SNOOZE_DAYS * 24 * 60:
+        raise CommandError(
+            f"DURATION: `{_shown(args[1])}` is longer than a snooze may be; snooze for at most "
+            f"{MAX_SNOOZE_DAYS}d (business days), e.g. 4h or 2d",
+            word="snooze",
+        )
     return Snooze(public, args[0], duration)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +14,14 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    MappingStartEvent,
+    NodeEvent,
+)
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
@@ -27,6 +37,12 @@ __all__ = [
     "load_agreement",
     "parse_agreement",
 ]
+
+# An agreement is a few levels deep and a few hundred values big. Deeper text would exhaust
+# the YAML composer's recursion, and aliases (`*name`) can make a short text stand for
+# billions of values, or for itself: both are refused with their line instead.
+MAX_DEPTH = 64
+MAX_VALUES = 100_000
 
 
 def load_agreement(path: Path) -> Agreement:
@@ -60,7 +76,11 @@ def parse_agreement(
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
     try:
-        data = yaml.load(text)
+        shape = _shape_problem(yaml, text)
+        if shape is not None:
+            raise AgreementError(file, [shape])
+        with _anchors_reused_quietly():
+            data = yaml.load(text)
     except DuplicateKeyError as exc:
         raise AgreementError(file, [_duplicate_key(text, exc)]) from None
     except MarkedYAMLError as exc:
@@ -88,7 +108,11 @@ def parse_agreement(
             ],
         )
     try:
-        agreement = Agreement.model_validate(_plain(data))
+        plain = _plain(data)
+    except _Unreadable as exc:
+        raise AgreementError(file, [located(data, exc.loc, exc.message)]) from None
+    try:
+        agreement = Agreement.model_validate(plain)
     except ValidationError as exc:
         raise AgreementError(file, _unique(problems_of(data, exc.errors()))) from None
     problems = [located(data, loc, message) for loc, message in check_rules(agreement)]
@@ -152,7 +176,8 @@ def _duplicate_key(text: str, exc: DuplicateKeyError) -> Problem:
     mark = exc.problem_mark
     line = mark.line + 1 if mark is not None else None
     try:
-        root = YAML(typ="rt").compose(text)
+        with _anchors_reused_quietly():
+            root = YAML(typ="rt").compose(text)
     except YAMLError:  # pragma: no cover - ruamel composes the whole text before constructing
         root = None
     found = _find_duplicate(root, (mark.line, mark.column), "") if mark is not None else None
@@ -185,13 +210,91 @@ def _find_duplicate(
     return None
 
 
-def _plain(node: Any) -> Any:
-    """ruamel's commented containers as plain dicts and lists (pydantic wants those)."""
-    if isinstance(node, dict):
-        return {key: _plain(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_plain(item) for item in node]
-    return node
+@contextmanager
+def _anchors_reused_quietly() -> Iterator[None]:
+    """An anchor defined twice is valid YAML (an alias takes the latest); ruamel would print a
+    warning quoting the text to stderr."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReusedAnchorWarning)
+        yield
+
+
+def _shape_problem(yaml: YAML, text: str) -> Problem | None:
+    """Nesting deeper than `MAX_DEPTH`, or a mapping or list used as a key, with its line.
+
+    ruamel's composer recurses once per level and its constructor fails on such keys, neither
+    saying where; its parser reads events without recursion, so this runs before them.
+    """
+    open_collections: list[list[bool]] = []  # each open one: [is a mapping, next node is a key]
+    collection_anchors: set[str] = set()
+    for event in yaml.parse(text):
+        if isinstance(event, CollectionEndEvent):
+            open_collections.pop()
+            continue
+        if not isinstance(event, NodeEvent):
+            continue  # the stream's and documents' own events
+        line = event.start_mark.line + 1 if event.start_mark is not None else 1
+        collection = isinstance(event, CollectionStartEvent) or (
+            isinstance(event, AliasEvent) and event.anchor in collection_anchors
+        )
+        if open_collections and open_collections[-1][0]:
+            is_key = open_collections[-1][1]
+            open_collections[-1][1] = not is_key
+            if is_key and collection:
+                message = "a key must be a name such as 'currency', not a list or mapping"
+                return Problem("", message, line)
+        if isinstance(event, CollectionStartEvent):
+            if event.anchor:
+                collection_anchors.add(event.anchor)
+            open_collections.append([isinstance(event, MappingStartEvent), True])
+            if len(open_collections) > MAX_DEPTH:
+                message = (
+                    f"nested more than {MAX_DEPTH} levels deep; an agreement needs a few "
+                    "(see examples/agreement.yaml)"
+                )
+                return Problem("", message, line)
+    return None
+
+
+class _Unreadable(Exception):
+    """A value that cannot be copied out of the YAML; `loc` is where, as pydantic writes it."""
+
+    def __init__(self, loc: tuple[Any, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc, self.message = loc, message
+
+
+def _plain(data: Any) -> Any:
+    """ruamel's commented containers as plain dicts and lists (pydantic wants those).
+
+    Raises `_Unreadable` for an alias that stands for a mapping or list it is inside of, and
+    when aliases repeat values past `MAX_VALUES`.
+    """
+    copied = 0
+
+    def copy(node: Any, loc: tuple[Any, ...], inside: frozenset[int]) -> Any:
+        nonlocal copied
+        copied += 1
+        if copied > MAX_VALUES:
+            raise _Unreadable(
+                loc[:1],  # the top key whose aliases multiply; deeper, the path only repeats
+                f"the aliases (*name) make this more than {MAX_VALUES:,} values; write the "
+                "values out instead",
+            )
+        if not isinstance(node, dict | list):
+            return node
+        if id(node) in inside:
+            raise _Unreadable(
+                loc,
+                "this alias (*name) stands for a mapping or list that contains it; write the "
+                "values out instead",
+            )
+        inside = inside | {id(node)}
+        if isinstance(node, dict):
+            return {key: copy(value, (*loc, key), inside) for key, value in node.items()}
+        return [copy(item, (*loc, n), inside) for n, item in enumerate(node)]
+
+    return copy(data, (), frozenset())
 
 
 def _kind(value: Any) -> str:

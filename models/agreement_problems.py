@@ -6,6 +6,7 @@ import difflib
 import re
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -157,12 +158,12 @@ def located(data: CommentedMap, loc: Loc, message: str) -> Problem:
         if part == "[key]":
             continue
         if isinstance(node, CommentedMap) and part in node:
-            line = node.lc.key(part)[0] + 1
+            line = _line_in(node, part, line, node.lc.key)
             node = node[part]
         elif isinstance(part, int) and not isinstance(node, CommentedMap):
             path += f"[{part}]"
             if isinstance(node, CommentedSeq) and 0 <= part < len(node):
-                line = node.lc.item(part)[0] + 1
+                line = _line_in(node, part, line, node.lc.item)
                 node = node[part]
             else:
                 node = None
@@ -173,6 +174,17 @@ def located(data: CommentedMap, loc: Loc, message: str) -> Problem:
             node = None
         path += f".{part}" if path else str(part)
     return Problem(path, message, line)
+
+
+def _line_in(
+    node: Any, part: str | int, outer: int | None, position: Callable[[Any], Any]
+) -> int | None:
+    """The line of `part` in `node`; a key merged in (`<<: *base`) was written elsewhere and
+    has no line in `node`, so the line of the key that holds `node` stands for it."""
+    try:
+        return int(position(part)[0]) + 1
+    except (KeyError, IndexError, TypeError):  # TypeError: ruamel has no lines for `node`
+        return outer
 
 
 def _known_keys(data: CommentedMap, loc: Loc) -> list[str]:

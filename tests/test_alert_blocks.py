@@ -15,6 +15,7 @@ from bot.blocks.alerts import (
     Alert,
     alert_message,
     lead_line,
+    parse_ref,
     read_alert,
 )
 from bot.lead_views import LeadView
@@ -111,3 +112,20 @@ def test_lead_line_of_a_waiting_lead_names_its_owner_and_deadline() -> None:
         "*L-1* · mql-first-touch: waiting 5h 12m business time · deadline Wed 03 Mar 10:00"
         " · owner ana@example.com"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        ("mql-first-touch/42", ("mql-first-touch", 42)),
+        ("mql-first-touch/²", None),  # a digit to str.isdigit, not to int()
+        ("mql-first-touch/99999999999999999999", None),  # past a BIGINT
+        ("mql-first-touch/-1", None),
+        ("/42", None),
+        ("mql-first-touch/", None),
+    ],
+)
+def test_a_lead_reference_from_a_button_is_read_strictly(
+    value: str, parsed: tuple[str, int] | None
+) -> None:
+    assert parse_ref(value) == parsed

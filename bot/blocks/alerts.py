@@ -9,6 +9,7 @@ to whom.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,8 @@ from bot.blocks.common import (
 from bot.humanize import span
 from bot.lead_views import LeadView
 from models.agreement import REASON_CODES
+
+_ID = re.compile(r"[0-9]{1,18}")
 
 CONTACTED = "lead_contacted"
 SNOOZE = "lead_snooze"
@@ -94,7 +97,14 @@ def lead_ref(view: LeadView) -> str:
 def parse_ref(value: str) -> tuple[str, int] | None:
     """(rule, lead id) from `lead_ref`'s text, or None when it is not one."""
     rule, _, lead = value.partition("/")
-    return (rule, int(lead)) if rule and lead.isdigit() else None
+    number = _id(lead)
+    return (rule, number) if rule and number is not None else None
+
+
+def _id(text: str) -> int | None:
+    """A row id from a value Slack sent back: ASCII digits within a BIGINT, or None (a signed
+    request may still carry anything: `²` is a digit to `str.isdigit`, and 20 digits overflow)."""
+    return int(text) if _ID.fullmatch(text) else None
 
 
 def alert_message(alert: Alert) -> Reply:
@@ -250,9 +260,9 @@ def read_alert(blocks: list[dict[str, Any]]) -> AlertIds | None:
         elif parts[0] == "alert" and len(parts) == 3:
             found = True
             owner = None if parts[1] == "-" else parts[1]
-            more = int(parts[2]) if parts[2].isdigit() else 0
-        elif parts[0] == "lead" and len(parts) in (3, 4) and parts[2].isdigit():
-            leads.append((parts[1], int(parts[2])))
+            more = _id(parts[2]) or 0
+        elif parts[0] == "lead" and len(parts) in (3, 4) and (lead := _id(parts[2])) is not None:
+            leads.append((parts[1], lead))
             if len(parts) == 4:
-                reassigned_by[int(parts[2])] = parts[3]
+                reassigned_by[lead] = parts[3]
     return AlertIds(owner, leads, reassigned_by, more, note, mentions) if found else None

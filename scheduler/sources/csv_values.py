@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime
@@ -74,7 +75,10 @@ def number(values: Values, column: str) -> float:
             column,
             f"{text!r} is not a number; write digits with an optional . for decimals, e.g. 182 or 0.5",
         )
-    return float(text)
+    value = float(text)
+    if not math.isfinite(value):  # `1e999` has the shape of a number but no float holds it
+        raise Invalid(column, f"{text!r} is too large a number; e.g. 182 or 0.5")
+    return value
 
 
 def team(values: Values, column: str, teams: Collection[str] | None) -> str:
@@ -130,7 +134,10 @@ def optional_instant(values: Values, column: str) -> datetime | None:
             column,
             f"{text!r} has no UTC offset; add one, e.g. {INSTANT_EXAMPLE} (or Z for UTC)",
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+        raise Invalid(column, f"{text!r} is outside the years 0001 to 9999 in UTC") from None
 
 
 def reason(values: Values, disqualified_at: datetime | None) -> str | None:
