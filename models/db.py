@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -41,8 +41,14 @@ def async_url(url: str) -> str:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine for `url`; SQLite gets foreign keys, WAL and a busy timeout."""
-    engine = create_async_engine(async_url(url), **kwargs)
+    """An async engine for `url`; SQLite gets foreign keys, WAL and a busy timeout, and
+    PostgreSQL connections are tested as they leave the pool."""
+    url = async_url(url)
+    if url.startswith("postgresql"):
+        # After the server restarted (or a fail-over) the pooled connections are dead; without
+        # the ping, the first use of each fails the job or the request that drew it.
+        kwargs.setdefault("pool_pre_ping", True)
+    engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
@@ -74,9 +80,18 @@ def alembic_config() -> Config:
     return config
 
 
+MIGRATION_LOCK = 0x51A_B07  # the advisory lock replicas starting at once take turns on
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply migrations up to `revision` (the latest by default)."""
+    """Apply migrations up to `revision` (the latest by default). On PostgreSQL, replicas that
+    start at the same moment take turns (an advisory lock held until the migration commits), so
+    the second finds the schema up to date instead of racing the first."""
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+            )
         await connection.run_sync(_run, "upgrade", revision)
 
 

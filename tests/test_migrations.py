@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +67,28 @@ async def test_upgrade_twice_is_harmless_and_downgrade_removes_everything(empty_
         assert await current_revision(engine) == HEAD
     finally:
         await engine.dispose()
+
+
+@pytest.mark.postgres
+def test_replicas_starting_at_once_migrate_one_after_the_other() -> None:
+    """Four replicas upgrading a fresh PostgreSQL database at the same moment: the advisory
+    lock makes them take turns, so none fails on a table another is creating."""
+    url = create_pg_database()
+
+    async def start_four() -> str | None:
+        engines = [create_engine(url) for _ in range(4)]
+        try:
+            # Without the lock they deadlock on each other's DDL: fail, don't hang.
+            await asyncio.wait_for(asyncio.gather(*(upgrade(e) for e in engines)), 120)
+            return await current_revision(engines[0])
+        finally:
+            for engine in engines:
+                await engine.dispose()
+
+    try:
+        assert asyncio.run(start_four()) == HEAD
+    finally:
+        drop_pg_database(url)
 
 
 def test_db_upgrade_command(

@@ -9,13 +9,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alert_actions import Outcome, act_on_lead, rebuilt_alert
 from bot.app import deps_of
 from bot.blocks.alerts import LEAD_ACTIONS, REASSIGN, parse_ref, read_alert
 from bot.blocks.common import Reply
+from bot.slack import is_call_failure, slack_error
 from handlers.common import NO_AGREEMENT, agreement_at
 from handlers.replies import tell_privately
 from models.db import session_scope
@@ -105,8 +105,11 @@ async def _update(
         try:
             await client.chat_update(channel=channel, ts=str(ts), **reply.as_kwargs())
             return str(ts)
-        except SlackApiError as exc:
-            log.warning("could not update the alert: %s", exc.response.get("error"))
+        except Exception as exc:
+            if not is_call_failure(exc):
+                raise
+            # Refused, or no answer in time (maybe done): the response_url edits it too.
+            log.warning("could not update the alert: %s", slack_error(exc, "chat.update"))
     if body.get("response_url"):
         await respond(**reply.as_kwargs(), replace_original=True)
     return None

@@ -23,6 +23,7 @@ from bot.kpis import local_today
 from bot.manual import known_metrics, log_value
 from bot.people import slack_user_of
 from bot.permissions import Decision, may_act_on_lead, may_log
+from bot.slack import is_call_failure, slack_error
 from handlers.commands.request import Declined, Request, agreement_for
 from models.agreement import Agreement
 from models.db import session_scope
@@ -148,17 +149,29 @@ async def kudos(command: c.Kudos, request: Request) -> Reply:
     post = kudos_post(request.user, command.user, command.text)
     try:
         await request.client.chat_postMessage(channel=channel, **post.as_kwargs())
-    except SlackApiError as exc:
-        # The kudos are kept (they count in `/sla wins`); only the post is missing.
-        log.warning("kudos not posted to %s: %s", channel, exc.response.get("error"))
+    except Exception as exc:
+        if not is_call_failure(exc):
+            raise
+        # The kudos are kept (they count in `/sla wins`) whatever happened to the post.
+        log.warning("kudos not posted to %s: %s", channel, slack_error(exc, "chat.postMessage"))
         request.deps.metrics.errors.labels("kudos_post").inc()
-        return notice(
-            f"Your kudos to <@{command.user}> are saved, but I could not post them in "
-            f"<#{channel}> ({exc.response.get('error')}); invite me there with `/invite`.",
-            icon=":warning:",
-        )
+        return notice(_kudos_not_posted(command.user, channel, exc), icon=":warning:")
     request.deps.metrics.posts.labels("kudos").inc()
     return notice(f"Kudos to <@{command.user}> posted in <#{channel}>.", icon=":clap:")
+
+
+def _kudos_not_posted(user: str, channel: str, exc: Exception) -> str:
+    """What the giver is told when the post failed: refused, or its outcome unknown."""
+    if isinstance(exc, SlackApiError):
+        return (
+            f"Your kudos to <@{user}> are saved, but I could not post them in <#{channel}> "
+            f"({exc.response.get('error')}); invite me there with `/invite`."
+        )
+    # A time-out or a dropped connection: Slack may have posted them all the same.
+    return (
+        f"Your kudos to <@{user}> are saved, but Slack did not answer in time, so I cannot "
+        f"tell whether they were posted in <#{channel}>."
+    )
 
 
 def _sentence(exc: actions.ActionError) -> str:
