@@ -1,4 +1,9 @@
-"""`python -m bench`: generate the stores, run the engine benchmarks, print one table (or JSON)."""
+"""`python -m bench`: generate the stores, run every benchmark, print one table (or JSON).
+
+The engine (deadlines, `check`, `status`, `/sla status`), the load (`/sla` burst, breach
+storm) and the HubSpot sync, on SQLite and PostgreSQL; `--scale` shrinks the data, `--only`
+picks benchmarks, `--stores` picks stores.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import json
 import os
 import platform
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +20,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.engine import BENCHMARKS, DEFAULT_POSTGRES_URL, STORES, Options, Report, Sizes, run
+from bench.engine import Report, run
+from bench.options import BENCHMARKS, DEFAULT_POSTGRES_URL, STORES, Options, Sizes
 
 
 def machine() -> dict[str, Any]:
@@ -77,6 +83,12 @@ def parse(argv: list[str] | None) -> tuple[Options, bool]:
         help="a server where slabot_bench_* databases may be created and dropped "
         "(default: $SLABOT_BENCH_POSTGRES_URL or %(default)s)",
     )
+    parser.add_argument(
+        "--hubspot-speed",
+        type=float,
+        default=Sizes().hubspot_speed,
+        help="the HubSpot clock's pace (default 1: real time, the honest share of the bound)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     parser.add_argument(
         "--in-process",
@@ -88,6 +100,9 @@ def parse(argv: list[str] | None) -> tuple[Options, bool]:
         sizes = Sizes().scaled(args.scale)
     except ValueError as exc:
         parser.error(f"--scale: {exc}")
+    if args.hubspot_speed <= 0:
+        parser.error("--hubspot-speed: the pace must be positive")
+    sizes = replace(sizes, hubspot_speed=args.hubspot_speed)
     options = Options(
         sizes=sizes,
         only=args.only,
@@ -126,7 +141,7 @@ def _mb(value: float | None) -> str:
 def render(report: Report, console: Console) -> None:
     about = machine()
     console.print(
-        f"SLA Bot engine benchmarks · {report.started_at.astimezone():%Y-%m-%d %H:%M %Z} · "
+        f"SLA Bot benchmarks · {report.started_at.astimezone():%Y-%m-%d %H:%M %Z} · "
         f"{about['cpu']}, {about['cores']} cores, {about['ram_gb']} GB RAM · {about['python']}",
         highlight=False,
     )
@@ -163,7 +178,8 @@ def render(report: Report, console: Console) -> None:
     console.print(
         "  RSS peak = the high-water mark of the fresh process that ran the measurement "
         "(interpreter and imports included); the memory verdict uses it, or the Python peak "
-        "when run --in-process. p99 is nearest-rank.",
+        "when run --in-process or when the process also holds a fake's data (HubSpot sync). "
+        "p99 is nearest-rank.",
         highlight=False,
     )
 

@@ -1,9 +1,10 @@
-"""HubSpot sync benchmark: N contacts from the fake portal (real HTTP, real limits) into SQLite.
+"""HubSpot sync benchmark: N contacts from the fake portal (real HTTP, real limits) into a store.
 
 By default time runs at its real pace, so the share of the rate-limit bound is honest (our own
 processing counts in full); `--speed N` runs the client and the fake N times faster for a quick
-look, at the cost of making our processing look N times slower. Run alone with
-`python -m bench.hubspot --contacts 100000`.
+look, at the cost of making our processing look N times slower. `python -m bench` runs it as
+rows of its table (`--only hubspot`); alone, into SQLite, with
+`python -m bench.hubspot --contacts 100000` (`--speed 20` for a million contacts' memory).
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class HubspotFigures:
         return self.requests / self.contacts
 
     @property
+    def pages(self) -> int:
+        return -(-self.contacts // PAGE)
+
+    @property
     def share_of_bound(self) -> float:
         """Records per portal second over the most the search limit allows (4 pages a second)."""
         bound = Limits().search_per_second * PAGE
@@ -62,11 +67,11 @@ def _fill(fake: FakeHubSpot, contacts: int) -> None:
         fake.add_contact(**properties)
 
 
-async def run(contacts: int, folder: Path, speed: float = SPEED) -> HubspotFigures:
-    """Sync `contacts` contacts once into a fresh SQLite store and measure it."""
+async def run(contacts: int, url: str, speed: float = SPEED) -> HubspotFigures:
+    """Sync `contacts` contacts once into the fresh store at `url` and measure it."""
     with FakeHubSpot(speed=speed) as fake:
         _fill(fake, contacts)
-        engine = create_engine(f"sqlite:///{folder / 'hubspot.db'}")
+        engine = create_engine(url)
         await upgrade(engine)
         crm = HubspotSource(name="crm", kind="hubspot", stages=STAGES)
         agreement = example().model_copy(update={"sources": [crm]})
@@ -98,7 +103,8 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=SPEED)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        figures = asyncio.run(run(args.contacts, Path(folder), args.speed))
+        url = f"sqlite:///{Path(folder) / 'hubspot.db'}"
+        figures = asyncio.run(run(args.contacts, url, args.speed))
     print(
         f"contacts {figures.contacts:,}; requests {figures.requests:,} "
         f"({figures.requests_per_record:.4f} per record, optimum {1 / PAGE:.4f}); "

@@ -18,14 +18,11 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 import httpx
-from aiohttp import web
 
-from bot.app import Deps, build_app
+from bench.load import replica
 from bot.sandbox.slack import FakeSlack
-from bot.server import EVENTS_PATH, web_app
-from bot.status_cache import refresh
-from models.db import create_engine
-from tests.utils.slack_bot import settings_for, sign
+from bot.server import EVENTS_PATH
+from tests.utils.slack_bot import sign
 
 WARMUP = 3
 ANSWER_WAIT_S = 10.0
@@ -49,29 +46,21 @@ async def sla_status(database_url: str, *, at: datetime, runs: int, user: str) -
     """Seconds from request to answer for `runs` sequential `/sla status` after warm-up."""
     seconds: list[float] = []
     with FakeSlack() as fake:
-        engine = create_engine(database_url)
-        deps = Deps(engine=engine, settings=settings_for(database_url, fake), now=lambda: at)
-        await refresh(deps.status, engine, at=at)  # what `keep_fresh` does in `slabot run`
-        runner = web.AppRunner(web_app(build_app(deps), deps), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, host="127.0.0.1", port=0).start()
-        port = runner.addresses[0][1]
-        try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-                for number in range(WARMUP + runs):
-                    url = fake.response_url()
-                    body = _command("status", user, url, number)
-                    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
-                    started = time.monotonic()
-                    response = await http.post(EVENTS_PATH, content=body, headers=headers)
-                    if response.status_code != 200:
-                        raise RuntimeError(f"/sla status answered HTTP {response.status_code}")
-                    waited = await _wait_reply(fake, url, started)
-                    if number >= WARMUP:
-                        seconds.append(waited)
-        finally:
-            await runner.cleanup()
-            await engine.dispose()
+        async with (
+            replica(database_url, fake.url, at=at) as bot_url,
+            httpx.AsyncClient(base_url=bot_url) as http,
+        ):
+            for number in range(WARMUP + runs):
+                url = fake.response_url()
+                body = _command("status", user, url, number)
+                headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+                started = time.monotonic()
+                response = await http.post(EVENTS_PATH, content=body, headers=headers)
+                if response.status_code != 200:
+                    raise RuntimeError(f"/sla status answered HTTP {response.status_code}")
+                waited = await _wait_reply(fake, url, started)
+                if number >= WARMUP:
+                    seconds.append(waited)
     return seconds
 
 

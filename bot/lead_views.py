@@ -24,6 +24,7 @@ from models.agreement import Agreement, FollowupRule
 from models.tables import FollowupState, Lead
 
 OPEN = ("pending", "due_soon", "breached", "escalated", "snoozed")
+REFERENCE_CHUNK = 1000  # lead ids in one IN list (see leads_by_reference)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,12 +188,14 @@ async def leads_by_reference(
         wanted.setdefault(rule_name, []).append(lead_id)
     out: dict[tuple[str, int], LeadView] = {}
     for rule in agreement.followup:
-        ids = wanted.get(rule.name)
-        if not ids:
-            continue
-        statement = _base(rule.name).where(col(FollowupState.lead_id).in_(ids))
-        for row in await _rows(session, statement):
-            view = _view(clock, rule, row, at)
-            if view is not None:
-                out[(rule.name, view.lead_id)] = view
+        ids = wanted.get(rule.name, [])
+        # In chunks: PostgreSQL takes at most 32,767 parameters in one statement, and a storm
+        # of breaches announces more leads than that.
+        for start in range(0, len(ids), REFERENCE_CHUNK):
+            chunk = ids[start : start + REFERENCE_CHUNK]
+            statement = _base(rule.name).where(col(FollowupState.lead_id).in_(chunk))
+            for row in await _rows(session, statement):
+                view = _view(clock, rule, row, at)
+                if view is not None:
+                    out[(rule.name, view.lead_id)] = view
     return out
