@@ -7,6 +7,7 @@ talks to them, and `slabot sandbox say` sends it signed requests as Slack would.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -55,12 +56,21 @@ def sandbox_command(
             f"Sandbox ready: fake Slack at {world.slack.url}, fake HubSpot at"
             f" {world.hubspot.url} ({world.summary.line()})."
         )
+        slabot = _command_from(folder)
         show.say(f"{folder / '.env'} points the bot at them. In another terminal:")
-        show.say(f"  cd {folder} && slabot run")
+        show.say(f"  cd {folder} && {slabot} run")
         show.say("and then talk to the bot as Slack would:")
-        show.say(f'  cd {folder} && slabot sandbox say "/sla status"')
+        show.say(f'  cd {folder} && {slabot} sandbox say "/sla status"')
         show.say("Everything the bot sends to Slack is printed here. Ctrl-C stops the sandbox.")
         _wait_for_a_signal()
+
+
+def _command_from(folder: Path) -> str:
+    """How to call this same `slabot` from inside `folder` (`../.venv/bin/slabot`)."""
+    program = Path(sys.argv[0])
+    if program.name != "slabot" or not program.exists():
+        return "slabot"  # run as `python -m bot.cli`, or found on the PATH
+    return os.path.relpath(program.resolve(), folder.resolve())
 
 
 def _wait_for_a_signal() -> None:
