@@ -14,15 +14,21 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.logger.messages import warning_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.slack import slack_client
+from bot.slack_identity import BotIdentity
 from bot.status_cache import StatusCache
 
 log = logging.getLogger("slabot.app")
+NO_IDENTITY = (
+    ":warning: I could not ask Slack who I am just now, so I did nothing. Try again in a minute; "
+    "if it keeps happening, the bot's log says why (often SLACK_BOT_TOKEN or Slack itself)."
+)
 
 
 def utc_now() -> datetime:
@@ -38,6 +44,13 @@ class Deps:
     now: Callable[[], datetime] = utc_now  # the only clock the handlers read; tests fix it
     metrics: Metrics = field(default_factory=Metrics)
     status: StatusCache = field(default_factory=StatusCache)  # kept fresh by `run_bot`
+    identity: BotIdentity | None = None  # the bot's auth.test, set by `build_app`
+
+
+def _not_token_skipped(record: logging.LogRecord) -> bool:
+    """Bolt warns that the client's token is "ignored" when `authorize` is given; it is not (the
+    authorize result carries it), and the warning would send operators looking for a problem."""
+    return record.getMessage() != warning_token_skipped()
 
 
 def deps_of(context: AsyncBoltContext) -> Deps:
@@ -51,12 +64,19 @@ def build_app(deps: Deps, *, client: AsyncWebClient | None = None) -> AsyncApp:
     """The Bolt app with every listener; HTTP and Socket Mode serve the same app."""
     settings = deps.settings
     secret = settings.slack_signing_secret
+    client = client or slack_client(settings)
+    deps.identity = BotIdentity(client)
+    bolt_log = logging.getLogger("slabot.bolt")
+    bolt_log.addFilter(_not_token_skipped)
     app = AsyncApp(
-        client=client or slack_client(settings),
+        client=client,
         signing_secret=secret.get_secret_value() if secret else None,
         # Socket Mode payloads are not signed; HTTP requests always are and are checked.
         request_verification_enabled=secret is not None,
-        logger=logging.getLogger("slabot.bolt"),
+        # One auth.test per process, not one per request until the first answer.
+        authorize=deps.identity.authorize,
+        user_facing_authorize_error_message=NO_IDENTITY,
+        logger=bolt_log,
         name="slabot",
     )
 

@@ -41,6 +41,11 @@ def jobs_for(app: AsyncApp, deps: Deps, holder: str) -> Jobs:
     )
 
 
+async def _warm(deps: Deps) -> None:
+    if deps.identity is not None:
+        await deps.identity.warm()
+
+
 async def run_bot(
     app: AsyncApp, deps: Deps, *, stop: asyncio.Event | None = None, holder: str | None = None
 ) -> None:
@@ -61,6 +66,8 @@ async def run_bot(
         log.info("leader: %s no longer leads; scheduler stopped", holder)
         runner.stop()
 
+    # Ask auth.test beside the listener's start: the first requests wait for that one answer.
+    warming = asyncio.create_task(_warm(deps), name="slabot-identity")
     leading = asyncio.create_task(leader.run(gained, lost), name="slabot-leader")
     fresh = asyncio.Event()
     keeping = asyncio.create_task(
@@ -69,6 +76,9 @@ async def run_bot(
     try:
         await serve(app, deps, stop=stop)
     finally:
+        warming.cancel()
+        with suppress(asyncio.CancelledError):
+            await warming
         fresh.set()
         with suppress(asyncio.CancelledError):
             await keeping

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
 
+from bot.app import NO_IDENTITY
 from tests.utils.slack_bot import SlackBot
 
 
@@ -42,6 +44,28 @@ async def test_a_request_failing_the_signature_check_gets_401_and_does_nothing(
     await _settle()
     assert slack_bot.fake.responses == []
     assert slack_bot.fake.calls == []
+
+
+async def test_a_burst_on_a_cold_app_asks_slack_who_the_bot_is_once(slack_bot: SlackBot) -> None:
+    """Bolt's default asks auth.test for each request until the first answer comes back; a burst
+    on a fresh replica would make one call per request. One call, every request answered."""
+    sent = await asyncio.gather(*(slack_bot.command("help") for _ in range(20)))
+    assert [s.status for s in sent] == [200] * 20
+    for one in sent:
+        await slack_bot.replies(one)
+    assert len(slack_bot.fake.calls_to("auth.test")) == 1
+
+
+async def test_the_bot_learns_who_it_is_again_after_a_failed_ask(slack_bot: SlackBot) -> None:
+    slack_bot.fake.inject("server_error", method="auth.test", times=10)  # past the retries
+    first = await slack_bot.command("help")
+    slack_bot.fake.faults.clear()
+    second = await slack_bot.command("help")
+    (refusal,) = slack_bot.fake.responses_to(first.response_url or "")
+    assert refusal["text"] == NO_IDENTITY  # not Bolt's "reinstall this app"
+    assert second.status == 200
+    assert await slack_bot.replies(second)
+    assert [c.ok for c in slack_bot.fake.calls_to("auth.test")][-1] is True
 
 
 async def test_healthz_answers_when_the_store_is_reachable(slack_bot: SlackBot) -> None:
