@@ -3,7 +3,8 @@
 `find_wins` reads the store and says what is new since the wins already recorded (the `win`
 table, one row per key); `record_wins` remembers them, so each is celebrated once whatever runs
 it and however often. Wins older than `FRESH` when first seen (a fresh install, a long outage)
-are recorded quietly instead of being announced late.
+are recorded quietly instead of being announced late: a deal won before then, a milestone
+already reached then.
 """
 
 from __future__ import annotations
@@ -124,22 +125,27 @@ async def _milestones(
 ) -> list[FoundWin]:
     """The highest newly reached milestone of the revenue goal and of each stage target.
 
-    Lower milestones reached at the same time are recorded quietly: one message says "75%".
+    Lower milestones reached at the same time are recorded quietly: one message says "75%". So
+    are milestones already reached `FRESH` ago (first seen by a new install, or after an outage).
     """
     start = agreement.period.start.isoformat()
-    won = await revenue_won(session=session, agreement=agreement, window=window)
-    counts = await stage_counts(session=session, agreement=agreement, window=window)
-    goals: list[tuple[str, str, Decimal, Decimal]] = [
-        ("revenue", "the revenue goal", won, agreement.revenue_goal)
+    now = await _progress(session, agreement, window)
+    earlier = period_to_date(agreement, at - FRESH)
+    then = await _progress(session, agreement, earlier) if earlier is not None else {}
+    goals: list[tuple[str, str, Decimal]] = [
+        ("revenue", "the revenue goal", agreement.revenue_goal)
     ]
     for stage in reverse_funnel(agreement).stages:
         what = f"the {stage.stage} target ({stage.team})"
-        goals.append((stage.stage, what, Decimal(counts[stage.stage]), Decimal(stage.target)))
+        goals.append((stage.stage, what, Decimal(stage.target)))
+    won = now["revenue"]
     wins: list[FoundWin] = []
-    for name, what, actual, target in goals:
+    for name, what, target in goals:
         if target <= 0:
             continue
+        actual, before = now[name], then.get(name, Decimal(0))
         reached = [p for p in MILESTONES if actual * 100 >= target * p]
+        old = {p for p in MILESTONES if before * 100 >= target * p}
         fresh = [p for p in reached if f"milestone:{start}:{name}:{p}" not in known]
         for percent in fresh:
             wins.append(
@@ -149,10 +155,19 @@ async def _milestones(
                     title=f"{percent}% of {what} reached",
                     at=at,
                     amount=won if name == "revenue" else None,
-                    announce=percent == max(fresh),
+                    announce=percent == max(fresh) and percent not in old,
                 )
             )
     return wins
+
+
+async def _progress(
+    session: AsyncSession, agreement: Agreement, window: Window
+) -> dict[str, Decimal]:
+    """Revenue won and each stage's count in `window`, by goal name."""
+    won = await revenue_won(session=session, agreement=agreement, window=window)
+    counts = await stage_counts(session=session, agreement=agreement, window=window)
+    return {"revenue": won, **{stage: Decimal(n) for stage, n in counts.items()}}
 
 
 async def _streaks(

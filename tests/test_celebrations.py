@@ -76,6 +76,20 @@ async def test_the_highest_new_milestone_is_announced_and_lower_ones_recorded(
     ]
 
 
+async def test_a_milestone_first_seen_a_week_after_it_was_reached_is_recorded_quietly(
+    engine: AsyncEngine,
+) -> None:
+    """A fresh install (or a long outage) mid-period: old milestones are not news."""
+    await store_agreement(engine)
+    await _deals(engine, ("D-1", 400000, "2027-02-10 11:00"))  # 33%, three weeks before
+    await _deals(engine, ("D-2", 250000, "2027-02-26 11:00"))  # 54%, within the week
+    found = [(w.key, w.announce) for w in await _wins(engine) if w.kind == "milestone"]
+    assert found == [
+        ("milestone:2027-01-01:revenue:25", False),
+        ("milestone:2027-01-01:revenue:50", True),
+    ]
+
+
 async def test_three_kept_weeks_in_a_row_make_a_streak_once(engine: AsyncEngine) -> None:
     agreement = await store_agreement(engine)
     await store_leads(
