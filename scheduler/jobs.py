@@ -141,6 +141,14 @@ class Jobs:
     async def digest(self, kind: Kind, at: datetime) -> Recorded | None:
         """The weekly digest or monthly report due at `at` (the latest due slot), once; with
         the weekly digest, the week's small-wins roundup."""
+        try:
+            return await self._digest(kind, at)
+        except Exception:
+            if self.metrics is not None:
+                self.metrics.errors.labels(f"job:{digest_job(kind)}").inc()
+            raise
+
+    async def _digest(self, kind: Kind, at: datetime) -> Recorded | None:
         slot = await self.due_slot(kind, at)
         if slot is None:
             return None
@@ -152,7 +160,8 @@ class Jobs:
             return None
         if recorded.fresh and kind == "weekly":
             await self._roundup(slot, at)
-        await deliver_digest(self.engine, self.client, recorded.key, at=at)
+        delivery, _ = await deliver_digest(self.engine, self.client, recorded.key, at=at)
+        self._count(delivery)
         await self.deliver(at)
         return recorded
 
@@ -200,12 +209,17 @@ class Jobs:
     async def deliver(self, at: datetime) -> tuple[Delivery, Uploads]:
         """Post what the outbox has due, then share the files of posted messages."""
         delivery = await deliver(self.engine, self.client, at=at)
-        if self.metrics is not None:
-            for key in delivery.sent:
-                self.metrics.posts.labels(key.split(":", 1)[0]).inc()  # breach, digest, win…
-            for _ in delivery.failed:
-                self.metrics.errors.labels("outbox").inc()
+        self._count(delivery)
         return delivery, await upload_files(self.engine, self.client, at=at)
+
+    def _count(self, delivery: Delivery) -> None:
+        """Posts by kind (breach, digest, win…) and failures, on the running bot's metrics."""
+        if self.metrics is None:
+            return
+        for key in delivery.sent:
+            self.metrics.posts.labels(key.split(":", 1)[0]).inc()
+        for _ in delivery.failed:
+            self.metrics.errors.labels("outbox").inc()
 
     async def housekeeping(self, at: datetime) -> bool:
         """Forget old Slack request claims and old runs of the frequent jobs."""

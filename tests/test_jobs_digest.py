@@ -230,3 +230,41 @@ async def test_delivered_posts_and_refusals_are_counted_in_the_metrics(
     assert 'slabot_posts_total{kind="breach"} 1.0' in text
     assert 'slabot_posts_total{kind="digest"} 1.0' in text
     assert 'slabot_errors_total{where="outbox"} 1.0' in text
+
+
+async def test_a_scheduled_digest_is_counted_in_the_metrics(
+    engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
+    """The digest goes out through its own delivery (before the outbox's round): counted too."""
+    from dataclasses import replace as with_
+
+    from bot.metrics import Metrics
+
+    await ready(engine)
+    align(fake_slack, MONDAY)
+    metrics = Metrics()
+    jobs = with_(jobs_on(engine, fake_slack), metrics=metrics)
+    assert await jobs.digest("weekly", MONDAY + timedelta(minutes=1)) is not None
+    assert 'slabot_posts_total{kind="digest"} 1.0' in metrics.render().decode()
+
+
+async def test_a_failed_digest_run_is_counted_in_the_metrics(
+    engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
+    from dataclasses import replace as with_
+
+    from bot.metrics import Metrics
+
+    await ready(engine)
+    align(fake_slack, MONDAY)
+    metrics = Metrics()
+    jobs = with_(jobs_on(engine, fake_slack), metrics=metrics)
+    await engine.dispose()
+    jobs.engine = create_engine("sqlite:////nonexistent/folder/slabot.db")  # the store is gone
+    try:
+        with pytest.raises(Exception, match="unable to open database file"):
+            await jobs.digest("weekly", MONDAY + timedelta(minutes=1))
+    finally:
+        await jobs.engine.dispose()
+    text = metrics.render().decode()
+    assert 'slabot_errors_total{where="job:digest:weekly"} 1.0' in text
