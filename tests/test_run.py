@@ -10,12 +10,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode
 
 import httpx
 import pytest
 
 from bot.sandbox.slack import TOKEN, FakeSlack
+from bot.sandbox.slack_requests import FORM, command_form, trigger_id
 from tests.conftest import EXAMPLES
 from tests.utils.slack_bot import SIGNING_SECRET, sign
 
@@ -84,13 +84,12 @@ def test_run_serves_slack_until_sigterm(
     assert httpx.get(f"{url}/healthz").json() == {"ok": True, "store": "ok"}
 
     response_url = fake_slack.response_url()
-    body = urlencode(
-        {"command": "/sla", "text": "help", "user_id": "U0MEMBER01", "channel_id": "C1",
-         "team_id": "T0FAKE0001", "response_url": response_url, "trigger_id": "1.2.3"}
-    )  # fmt: skip
-    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+    body = command_form(
+        "help", user="U0MEMBER01", channel="C1", response_url=response_url, trigger_id=trigger_id(1)
+    )
+    headers = {"Content-Type": FORM, **sign(body)}
     assert httpx.post(f"{url}/slack/events", content=body, headers=headers).status_code == 200
-    unsigned = {"Content-Type": "application/x-www-form-urlencoded"}
+    unsigned = {"Content-Type": FORM}
     assert httpx.post(f"{url}/slack/events", content=body, headers=unsigned).status_code == 401
     deadline = time.monotonic() + 10
     while not fake_slack.responses_to(response_url) and time.monotonic() < deadline:

@@ -23,11 +23,12 @@ from handlers.commands import changing
 from handlers.middleware import CHANGING_WORDS
 from models.db import session_scope
 from models.tables import Owner
-from tests.test_security_signatures import registered_listeners, snapshot
+from tests.test_security_signatures import registered_listeners
 from tests.utils.agreements import example_text
 from tests.utils.alerts import ADMIN, MEMBER, OWNER, TEAM_LEAD, post_alert, press, store_with_leads
 from tests.utils.modals import click_on_home, text_values, user_values
 from tests.utils.slack_bot import SlackBot
+from tests.utils.store import snapshot
 
 # TEAM_LEAD leads customer_success and is no admin; ADMIN is an admin and the marketing lead;
 # OWNER (a sales rep) owns leads A, B and C; MEMBER is anyone else in the workspace.

@@ -36,12 +36,11 @@ from models.tables import SourceState
 from scheduler.sources.hubspot_client import HubSpotConfig, SystemClock
 from scheduler.sync import sync_sources
 from tests.conftest import CLI, EXAMPLES
-from tests.test_security_signatures import snapshot
 from tests.utils.alerts import ADMIN, post_alert, press, store_with_leads
 from tests.utils.modals import click_on_home
 from tests.utils.outbox import AT, record, slack_client
 from tests.utils.slack_bot import SIGNING_SECRET, SlackBot, sign
-from tests.utils.store import example
+from tests.utils.store import example, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 REVOKED = "xoxb-2468013579-1357924680-revokedbottokenvalue"  # a bot token the fake refuses

@@ -19,11 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import SQLModel
 
-import models.tables  # noqa: F401  (every table, for the snapshot)
 from bot.app import build_app
 from bot.sandbox.slack import TEAM_ID
 from bot.server import EVENTS_PATH, web_app
@@ -34,10 +30,10 @@ from tests.utils.agreements import example_text
 from tests.utils.alerts import ADMIN, post_alert, press, store_with_leads
 from tests.utils.modals import click_on_home, text_values, user_values
 from tests.utils.slack_bot import SlackBot, sign
+from tests.utils.store import snapshot
 
 FORM = "application/x-www-form-urlencoded"
 TOLERANCE = 5 * 60  # Slack's (and Bolt's) window for a request's timestamp
-Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
 # --- the listeners the bot registers ---------------------------------------------------------
@@ -93,19 +89,7 @@ def test_every_registered_listener_is_in_the_list(slack_bot: SlackBot) -> None:
     assert ("command", "/sla") in LISTENERS and ("event", "app_home_opened") in LISTENERS
 
 
-# --- the store and the fake, before and after --------------------------------------------------
-
-
-async def snapshot(engine: AsyncEngine, *, leave_out: tuple[str, ...] = ()) -> Snapshot:
-    """Every row of every table (but `leave_out`), in a stable order."""
-    out: Snapshot = {}
-    async with engine.connect() as connection:
-        for table in SQLModel.metadata.sorted_tables:
-            if table.name in leave_out:
-                continue
-            rows = (await connection.execute(text(f'SELECT * FROM "{table.name}"'))).all()
-            out[table.name] = sorted((tuple(row) for row in rows), key=repr)
-    return out
+# --- what the fake Slack has heard, before and after -------------------------------------------
 
 
 @dataclass(frozen=True)

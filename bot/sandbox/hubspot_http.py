@@ -149,6 +149,7 @@ class Server:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # the default listen backlog of 5 refuses a burst of connections
     handle: Handle
 
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -5,28 +5,21 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.sandbox.slack import TEAM_ID
+from bot.sandbox.slack_requests import block_actions_payload
 from tests.utils.slack_bot import Sent, SlackBot
 
 
 async def click_on_home(bot: SlackBot, action_id: str, *, user: str) -> Sent:
     """A button on the App Home: no channel and no `response_url`, only a trigger."""
-    payload = {
-        "type": "block_actions",
-        "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
-        "api_app_id": "A0SLABOT01",
-        "container": {"type": "view", "view_id": f"V{user}"},
-        "view": {"id": f"V{user}", "type": "home", "blocks": []},
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": "home_edit",
-                "type": "button",
-                "value": "x",
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
+    payload = block_actions_payload(
+        action_id, "x", user=user, channel="", response_url="", action_ts=time.time()
+    )
+    # The Home tab is a view, not a message: there is nothing to answer in or through.
+    for key in ("channel", "message", "response_url"):
+        del payload[key]
+    payload["container"] = {"type": "view", "view_id": f"V{user}"}
+    payload["view"] = {"id": f"V{user}", "type": "home", "blocks": []}
+    payload["actions"][0]["block_id"] = "home_edit"
     return await bot.interaction(payload)
 
 

@@ -1,12 +1,17 @@
-"""Filling a test store: the example agreement, leads handed off at given local times."""
+"""Filling a test store (the example agreement, leads handed off at given local times) and
+reading all of it back."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
 
+import models.tables  # noqa: F401  (every table, for the snapshot)
 from models.agreement import Agreement
 from models.agreement_loader import canonical_json, load_agreement
 from models.agreements import apply_agreement
@@ -15,6 +20,7 @@ from models.ingest import LeadStageRecord, upsert_leads
 from tests.conftest import EXAMPLES
 
 CHICAGO = ZoneInfo("America/Chicago")
+Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
 def local(text: str, zone: ZoneInfo = CHICAGO) -> datetime:
@@ -68,3 +74,15 @@ async def store_leads(
         await upsert_leads(
             session=session, source=source, rows=rows, at=datetime(2027, 1, 1, tzinfo=UTC)
         )
+
+
+async def snapshot(engine: AsyncEngine, *, leave_out: tuple[str, ...] = ()) -> Snapshot:
+    """Every row of every table (but `leave_out`), in a stable order."""
+    out: Snapshot = {}
+    async with engine.connect() as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name in leave_out:
+                continue
+            rows = (await connection.execute(text(f'SELECT * FROM "{table.name}"'))).all()
+            out[table.name] = sorted((tuple(row) for row in rows), key=repr)
+    return out
