@@ -18,7 +18,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.sandbox.hubspot import FakeHubSpot
-from bot.sandbox.sample_funnel import Rep, SampleContact, SampleDeal, SampleFunnel, generate
+from bot.sandbox.sample_funnel import generate
+from bot.sandbox.sample_story import Rep, SampleContact, SampleDeal, SampleFunnel
 from bot.sandbox.slack import FakeSlack
 from models.agreement import Agreement, HubspotSource
 from models.agreement_loader import parse_agreement

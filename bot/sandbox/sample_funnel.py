@@ -2,11 +2,10 @@
 
 Deterministic: the same agreement, instant, span, reps and seed give the same records (one
 `random.Random(seed)`, no wall clock). Conversions keep close to their rate month after month
-(`_Quota`), so a demo's figures tell a story rather than noise. The stories: sales turns MQLs
-into SQLs under the agreed rate (`PERFORMANCE`), about one first touch in ten is late (each
-rep's `slow`), churn runs over target in the last full month, and a handful of leads handed off
-just before `until` are still untouched, so a check then finds one due soon, three breached and
-one escalated (`_open_leads`). Every other lead handed off by `until` was touched by then.
+(`_Quota`), so a demo's figures tell a story rather than noise: sales turns MQLs into SQLs under
+the agreed rate (`PERFORMANCE`) and about one first touch in ten is late (each rep's `slow`).
+Every lead handed off by `until` was touched by then; on this steady flow `generate` places the
+scripted parts of `bot.sandbox.sample_story`: the open leads, the big deal, the recent win, churn.
 """
 
 from __future__ import annotations
@@ -14,12 +13,24 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from bot.clock import BusinessClock
 from bot.followup import rule_times
 from bot.funnel import reverse_funnel
+from bot.sandbox.sample_story import (
+    Rep,
+    SampleContact,
+    SampleDay,
+    SampleDeal,
+    SampleFunnel,
+    big_deal,
+    close_deal,
+    open_leads,
+    recent_win,
+    whole_second,
+    with_customers,
+)
 from models.agreement import Agreement, FollowupRule
 from models.durations import parse_duration
 
@@ -29,7 +40,6 @@ SIGNUP_HOURS = (1, 1, 1, 1, 1, 2, 3, 5, 8, 9, 9, 8, 7, 8, 8, 7, 6, 5, 4, 4, 3, 3
 PERFORMANCE = {"mqls": 1.0, "sqls": 0.84, "proposals": 1.05, "customers": 1.0}  # of agreed rates
 BUSINESS_HOURS_HANDOFFS = 0.85  # marketing hands most MQLs over while sales is at work
 ENGAGEMENT_TRACKED = 0.85  # the others only log `notes_last_contacted`
-BASE_CUSTOMERS = 160  # active customers when the span begins
 GOLDEN = (math.sqrt(5) - 1) / 2
 TOO_RECENT = timedelta(minutes=20)  # a hand-off this close to `until` is left a lead
 FIRST_NAMES = (  # noqa: SIM905 (a list of words, kept short)
@@ -51,76 +61,6 @@ COMPANIES = (  # noqa: SIM905
 DEAL_KINDS = ("annual plan", "team plan", "pilot", "renewal and seats", "multi-site plan")
 
 
-@dataclass(frozen=True)
-class Rep:
-    """A sales rep as the CRM knows them: how many leads they get and how often they are late."""
-
-    owner_id: str
-    share: float = 1.0
-    slow: float = 0.1  # share of first touches after the deadline
-    in_slack: bool = True
-
-
-@dataclass
-class SampleDeal:
-    name: str
-    owner: str
-    created: datetime
-    amount: int
-    expected_close: datetime
-    stage: str = "appointmentscheduled"  # a HubSpot deal stage of the default pipeline
-    closed: datetime | None = None
-    modified: datetime | None = None
-
-    @property
-    def won(self) -> bool:
-        return self.stage == "closedwon"
-
-
-@dataclass
-class SampleContact:
-    first: str
-    last: str
-    company: str
-    stages: dict[str, datetime]  # funnel stage -> when the contact entered it
-    owner: str | None = None
-    first_touch: datetime | None = None
-    late: bool = False  # first touch after the follow-up deadline
-    engagement_tracked: bool = True  # else only `notes_last_contacted` holds the first touch
-    last_contacted: datetime | None = None
-    deal: SampleDeal | None = None
-    intended: str | None = None  # for an open lead: its follow-up state at `until`
-
-    @property
-    def created(self) -> datetime:
-        return self.stages["leads"]
-
-    @property
-    def last_change(self) -> datetime:
-        times = [*self.stages.values(), self.first_touch, self.last_contacted]
-        return max(t for t in times if t is not None)
-
-
-@dataclass(frozen=True)
-class SampleDay:
-    day: date
-    visits: int
-    churned: int = 0
-    active: int | None = None  # customers at the start of the month, on its first day
-
-
-@dataclass
-class SampleFunnel:
-    first_day: date
-    until: datetime
-    contacts: list[SampleContact] = field(default_factory=list)
-    days: list[SampleDay] = field(default_factory=list)
-
-    @property
-    def deals(self) -> list[SampleDeal]:
-        return sorted((c.deal for c in self.contacts if c.deal), key=lambda d: d.created)
-
-
 class _Quota:
     """Random conversions that correct themselves: what a stage is owed carries over."""
 
@@ -133,26 +73,6 @@ class _Quota:
         taken = self.rng.random() < owed
         self.owed[stage] = owed - 1 if taken else owed
         return taken
-
-
-def _second(at: datetime) -> datetime:
-    """Whole seconds, in UTC: HubSpot keeps milliseconds, and equal instants must stay equal."""
-    return at.astimezone(UTC).replace(microsecond=0)
-
-
-def business_before(clock: BusinessClock, at: datetime, span: timedelta) -> datetime:
-    """The instant from which `span` of business time runs up to `at`."""
-    day, left = at.astimezone(clock.zone).date(), span
-    for _ in range(3660):
-        if clock.is_business_day(day):
-            opens, closes = clock.day_bounds(day)
-            end = min(closes, at)
-            if end > opens:
-                if end - opens >= left:
-                    return end - left
-                left -= end - opens
-        day -= timedelta(days=1)
-    raise ValueError("no business time in the ten years before the instant")
 
 
 def followup_rule(agreement: Agreement) -> FollowupRule:
@@ -199,14 +119,31 @@ class _Generator:
                 funnel.days.append(SampleDay(day, self._visits(day, expected)))
         contacts.sort(key=lambda c: c.created)
         self._progress(contacts)
-        contacts += self._open_leads()
+        contacts += open_leads(
+            self.clock,
+            self.rule,
+            self.reps,
+            until=self.until,
+            rng=self.rng,
+            new_contact=self._person,
+        )
         start = datetime.combine(self.first_day, time(), self.zone)
         funnel.contacts = sorted(
             (c for c in contacts if c.last_change >= start), key=lambda c: c.created
         )
-        self._big_deal(funnel.contacts)
-        self._recent_win(funnel.contacts)
-        funnel.days = self._customers(funnel.days, contacts)
+        average_deal = float(self.agreement.average_deal_size)
+        big_deal(funnel.contacts, until=self.until, average_deal=average_deal)
+        recent_win(
+            funnel.contacts, self.reps, clock=self.clock, until=self.until, business_day=self.day
+        )
+        funnel.days = with_customers(
+            funnel.days,
+            contacts,
+            rng=self.rng,
+            zone=self.zone,
+            first_day=self.first_day,
+            today=self.today,
+        )
         return funnel
 
     # -- traffic and sign-ups ------------------------------------------------------------------
@@ -234,7 +171,7 @@ class _Generator:
         for _ in range(count):
             (hour,) = self.rng.choices(range(24), weights=SIGNUP_HOURS)
             local = time(hour, self.rng.randrange(60), self.rng.randrange(60))
-            at = _second(datetime.combine(day, local, self.zone))
+            at = whole_second(datetime.combine(day, local, self.zone))
             if at <= self.until:
                 out.append(self._person(at))
         return out
@@ -265,7 +202,7 @@ class _Generator:
     def _later(self, at: datetime, low: float, high: float, share: float | None = None) -> datetime:
         """`at` plus between `low` and `high` business days (`share` of the way, or at random)."""
         share = self.rng.random() if share is None else share
-        return _second(self.clock.add(at, self.day * (low + (high - low) * share)))
+        return whole_second(self.clock.add(at, self.day * (low + (high - low) * share)))
 
     def _spread(self, stage: str) -> float:
         """The next of a stage's delays, as a share in [0, 1): a golden-ratio sequence, so
@@ -302,7 +239,7 @@ class _Generator:
         for closed, contact in moves:
             assert contact.deal is not None
             if closed <= self.until:
-                self._close(contact, contact.deal, closed, self._converts("customers", closed))
+                close_deal(contact, contact.deal, closed, self._converts("customers", closed))
             else:
                 self._still_open(contact.deal)
         for contact in mqls:
@@ -310,7 +247,7 @@ class _Generator:
 
     def _handoff(self, contact: SampleContact) -> datetime:
         """When marketing would hand the lead over: days later, mostly in business hours."""
-        handoff = _second(contact.created + timedelta(days=0.3 + 7.7 * self._spread("leads")))
+        handoff = whole_second(contact.created + timedelta(days=0.3 + 7.7 * self._spread("leads")))
         if self.rng.random() < BUSINESS_HOURS_HANDOFFS:
             handoff = self._later(handoff, 0, 1)
         return handoff
@@ -338,13 +275,13 @@ class _Generator:
         else:
             wait = min(within - timedelta(minutes=4), within * self.rng.expovariate(1 / 0.3))
             wait += timedelta(minutes=2)
-        touch = _second(self.clock.add(handoff, wait))
+        touch = whole_second(self.clock.add(handoff, wait))
         if touch <= self.until:
             return touch
         room = self.clock.between(handoff, self.until)  # touched this morning, before `until`
         if room < TOO_RECENT:
             return None
-        return _second(self.clock.add(handoff, room * self.rng.uniform(0.3, 0.95)))
+        return whole_second(self.clock.add(handoff, room * self.rng.uniform(0.3, 0.95)))
 
     def _last_contacted(self, contact: SampleContact) -> None:
         touch = contact.first_touch
@@ -360,7 +297,7 @@ class _Generator:
         age = (self.until - deal.created) / (deal.expected_close - deal.created)
         stages = ("appointmentscheduled", "qualifiedtobuy", "contractsent")
         deal.stage = stages[min(2, max(0, int(age * 3)))]
-        deal.modified = _second(
+        deal.modified = whole_second(
             deal.created + (self.until - deal.created) * self.rng.uniform(0.2, 1)
         )
 
@@ -373,90 +310,5 @@ class _Generator:
             owner=contact.owner or "",
             created=proposal,
             amount=max(5000, amount),
-            expected_close=_second(proposal + timedelta(days=self.rng.uniform(20, 50))),
+            expected_close=whole_second(proposal + timedelta(days=self.rng.uniform(20, 50))),
         )
-
-    def _close(self, contact: SampleContact, deal: SampleDeal, at: datetime, won: bool) -> None:
-        deal.stage, deal.closed, deal.modified = ("closedwon" if won else "closedlost"), at, at
-        if won:
-            contact.stages["customers"] = at
-
-    # -- what the demo shows -------------------------------------------------------------------
-
-    def _open_waits(self) -> list[tuple[str, timedelta]]:
-        """Business time each scripted open lead has waited at `until`, by intended state."""
-        span = self.clock.span
-        within = span(parse_duration(self.rule.within))
-        warn = span(parse_duration(self.rule.warn_before)) if self.rule.warn_before else within / 4
-        waits = [("pending", (within - warn) / 8), ("due_soon", within - warn / 2)]
-        escalate = (
-            span(parse_duration(self.rule.escalate_after)) if self.rule.escalate_after else None
-        )
-        room = (escalate or 3 * within) - within
-        waits += [("breached", within + room * share) for share in (0.1, 0.45, 0.8)]
-        if escalate is not None:
-            waits.append(("escalated", escalate + within))
-        return waits
-
-    def _open_leads(self) -> list[SampleContact]:
-        """Leads handed off just before `until` and still untouched: what the check shows."""
-        matched = [r for r in self.reps if r.in_slack] or self.reps
-        unmatched = [r for r in self.reps if not r.in_slack]
-        out = []
-        for n, (state, waited) in enumerate(self._open_waits()):
-            # The second breached lead is the unmatched rep's: its alert goes to the team lead.
-            rep = unmatched[0] if n == 3 and unmatched else matched[n % len(matched)]
-            handoff = _second(business_before(self.clock, self.until, waited))
-            contact = self._person(_second(handoff - timedelta(days=self.rng.uniform(1, 6))))
-            contact.stages["mqls"], contact.owner, contact.intended = handoff, rep.owner_id, state
-            out.append(contact)
-        return out
-
-    def _big_deal(self, contacts: list[SampleContact]) -> None:
-        """One won deal well above the average: the quarter's talk."""
-        won = [c.deal for c in contacts if c.deal and c.deal.won and c.deal.closed]
-        window = [d for d in won if d.closed and self.until - timedelta(days=80) <= d.closed]
-        if window:
-            deal = window[len(window) // 3]
-            deal.amount = int(float(self.agreement.average_deal_size) * 4)
-            deal.name = f"{deal.name.split(':')[0]}: enterprise rollout"
-
-    def _recent_win(self, contacts: list[SampleContact]) -> None:
-        """A deal won in the week before `until` (the bot announces those) by a rep in Slack."""
-        week = self.until - timedelta(days=7)
-        in_slack = {rep.owner_id for rep in self.reps if rep.in_slack}  # so Slack can @mention
-        theirs = [c for c in contacts if c.deal and c.deal.owner in in_slack]
-        if any(c.deal and c.deal.won and c.deal.closed and c.deal.closed > week for c in theirs):
-            return
-        won_at = _second(business_before(self.clock, self.until, self.day * 2))
-        for contact in reversed(theirs):
-            deal = contact.deal
-            if deal and deal.closed is None and deal.created < won_at - timedelta(days=7):
-                self._close(contact, deal, max(won_at, week + timedelta(hours=1)), won=True)
-                return
-
-    def _customers(self, days: list[SampleDay], contacts: list[SampleContact]) -> list[SampleDay]:
-        """Active customers on each month's first day and customers lost, day by day."""
-        wins = sorted(
-            c.stages["customers"].astimezone(self.zone).date()
-            for c in contacts
-            if "customers" in c.stages
-        )
-        churned: dict[date, int] = {}
-        active, lost = BASE_CUSTOMERS, 0
-        out = []
-        last_full = (self.today.replace(day=1) - timedelta(days=1)).replace(day=1)
-        for item in days:
-            day = item.day
-            if day.day == 1:
-                active = BASE_CUSTOMERS + sum(1 for w in wins if self.first_day <= w < day) - lost
-                rate = 0.026 if day == last_full else self.rng.uniform(0.011, 0.018)
-                month_days = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - day
-                share = min(1.0, ((self.today - day).days + 1) / month_days.days)
-                elapsed = min(month_days.days, (self.today - day).days + 1)
-                for _ in range(round(active * rate * share)):
-                    when = day + timedelta(days=self.rng.randrange(elapsed))
-                    churned[when] = churned.get(when, 0) + 1
-            out.append(SampleDay(day, item.visits, active=active if day.day == 1 else None))
-            lost += churned.get(day, 0)
-        return [SampleDay(d.day, d.visits, churned.get(d.day, 0), d.active) for d in out]
