@@ -314,6 +314,22 @@ async def test_archived_records_are_not_counted(engine: AsyncEngine, portal: Fak
     assert await count(engine, Deal) == 0
 
 
+async def test_a_search_result_without_an_id_is_counted_bad_and_the_rest_stored(
+    engine: AsyncEngine, portal: FakeHubSpot
+) -> None:
+    """Nothing can be stored or paged by a result without an id; it must not vanish silently."""
+    first, second, third = contact(portal, 1), contact(portal, 3), contact(portal, 5)
+    portal.inject("no_id", path="contacts/search")
+    result = await sync(engine, portal)
+    assert (result.status, result.fetched, result.bad) == ("ok", 3, 1)
+    (bad,) = result.bad_rows
+    assert (bad.field, bad.message) == ("id", "a search result without an id (skipped)")
+    assert sorted(await rows(engine, select(Lead.external_id))) == sorted([second, third])
+    again = await sync(engine, portal)  # the next sync reads it whole
+    assert again.bad == 0
+    assert sorted(await rows(engine, select(Lead.external_id))) == sorted([first, second, third])
+
+
 async def test_missing_and_malformed_values_are_counted_not_fatal(
     engine: AsyncEngine, portal: FakeHubSpot
 ) -> None:

@@ -282,6 +282,9 @@ class FakeHubSpot:
             status, payload = 400, error_body(str(exc))
         if fault is not None and fault.kind == "malformed":
             return 200, b'{"results": [{"id": "1", "properties": {', 0.0
+        if fault is not None and fault.kind == "no_id" and payload.get("results"):
+            first, *rest = payload["results"]  # well-formed JSON, but a result without its id
+            payload = {**payload, "results": [{k: v for k, v in first.items() if k != "id"}, *rest]}
         return status, payload, fault.seconds if fault is not None else 0.0
 
     def _route(

@@ -40,7 +40,7 @@ class PortalLimits:
 class Fault:
     """A fault served to the next `times` requests whose path contains `path`."""
 
-    kind: str  # "status", "slow", "malformed" or "rate_limit"
+    kind: str  # "status", "slow", "malformed", "no_id" (a result without its id) or "rate_limit"
     times: int
     path: str = ""
     status: int = 503

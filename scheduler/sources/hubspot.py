@@ -140,9 +140,9 @@ class _Sync:
             cursor = ((state.cursor if state else None) or {}).get(kind) or {}
         since = cursor.get("since") if cursor.get("key") == key else None
         start = max(0, int(since) - int(self.overlap.total_seconds() * 1000)) if since else 0
-        async for records, position in changed(self.client, kind, properties, start):
+        async for records, position, dropped in changed(self.client, kind, properties, start):
             rows: list[Any] = []
-            bad: list[BadRecord] = []
+            bad = [_without_id(kind, n) for n in range(dropped)]
             for record in records:
                 good, problems = rows_of(record)
                 rows.extend(good)
@@ -150,7 +150,7 @@ class _Sync:
             async with session_scope(self.engine) as session:
                 counts = await upsert(session=session, source=self.name, rows=rows, at=self.at)
                 await _save_cursor(session, self.name, kind, {"since": position, "key": key})
-            self._tally(len(records), counts, bad)
+            self._tally(len(records) + dropped, counts, bad)
 
     def _tally(self, fetched: int, counts: Counts, bad: list[BadRecord]) -> None:
         result = self.result
@@ -183,10 +183,11 @@ class _Sync:
 
 async def changed(
     client: HubSpotClient, kind: str, properties: list[str], start: int
-) -> AsyncIterator[tuple[list[Record], int]]:
+) -> AsyncIterator[tuple[list[Record], int, int]]:
     """Pages of the records modified at or after `start` (epoch ms), oldest first, each once.
 
-    Each page comes with its position: every record modified before it has been given.
+    Each page comes with its position (every record modified before it has been given) and how
+    many results it dropped for want of an id.
     """
     prop = MODIFIED[kind]
     while True:
@@ -194,19 +195,30 @@ async def changed(
             kind, [[Filter(prop, "GTE", str(start))]], properties, [Sort(prop)]
         )
         if not page.records:
+            if page.dropped:
+                yield [], start, page.dropped
             return
         stamps = [_stamp(record, prop, start) for record in page.records]
         last = max(stamps)
         if page.after is None:
-            yield page.records, last
+            yield page.records, last, page.dropped
             return
         if min(stamps) == last:  # a whole page modified at one instant: read it by id
             async for tied in client.search(kind, [[Filter(prop, "EQ", str(last))]], properties):
-                yield tied.records, last
+                yield tied.records, last, tied.dropped
             start = last + 1
             continue
-        yield [r for r, stamp in zip(page.records, stamps, strict=True) if stamp < last], last
+        kept = [r for r, stamp in zip(page.records, stamps, strict=True) if stamp < last]
+        yield kept, last, page.dropped
         start = last
+
+
+def _without_id(kind: str, n: int) -> BadRecord:
+    """A search result HubSpot gave without an id: counted and reported, never stored."""
+    what = "contact" if kind == "contacts" else "deal"
+    return BadRecord(
+        0, "id", "a search result without an id (skipped)", f"{what} without id #{n + 1}"
+    )
 
 
 def _stamp(record: Record, prop: str, floor: int) -> int:

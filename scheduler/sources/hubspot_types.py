@@ -59,6 +59,7 @@ class Page:
     records: list[Record]
     total: int
     after: str | None
+    dropped: int = 0  # results without an id: nothing can be stored or paged by them
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ def page_of(data: Any) -> Page:
         records=records,
         total=total if isinstance(total, int) else len(records),
         after=str(after) if after else None,
+        dropped=len(results) - len(records),
     )
 
 
