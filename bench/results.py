@@ -103,19 +103,7 @@ def make_row(
 
 
 def skipped_row(benchmark: str, store: str, problem: str) -> Row:
-    return Row(
-        benchmark=benchmark,
-        store=store,
-        size="",
-        runs=0,
-        p50=None,
-        p99=None,
-        python_peak_mb=None,
-        rss_peak_mb=None,
-        target="",
-        verdict="skipped",
-        notes=f"PostgreSQL not reachable: {problem}",
-    )
+    return _unmeasured(benchmark, store, "skipped", f"PostgreSQL not reachable: {problem}")
 
 
 def tidied_note(store: str) -> str:
@@ -124,6 +112,11 @@ def tidied_note(store: str) -> str:
 
 def failed_row(benchmark: str, store: str, exc: BaseException) -> Row:
     """A benchmark that raised: the table says so, and what it was."""
+    return _unmeasured(benchmark, store, "failed", failure_text(exc))
+
+
+def _unmeasured(benchmark: str, store: str, verdict: str, notes: str) -> Row:
+    """A row with no figures, only a verdict and why."""
     return Row(
         benchmark=benchmark,
         store=store,
@@ -134,8 +127,8 @@ def failed_row(benchmark: str, store: str, exc: BaseException) -> Row:
         python_peak_mb=None,
         rss_peak_mb=None,
         target="",
-        verdict="failed",
-        notes=failure_text(exc),
+        verdict=verdict,
+        notes=notes,
     )
 
 

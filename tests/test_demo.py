@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -11,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.slack_files import png_dimensions
+from tests.utils.processes import ROOT, child_env
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN_SHAPES = re.compile(r"xox[abprs]-|xapp-|pat-na1-")
 
 
@@ -20,16 +19,10 @@ TOKEN_SHAPES = re.compile(r"xox[abprs]-|xapp-|pat-na1-")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
     """One run of the demo in a clean folder, with none of the bot's settings in the env."""
     folder = tmp_path_factory.mktemp("newcomer")
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("SLABOT_", "SLACK_", "HUBSPOT_"))
-    }
-    env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "demo"],
         cwd=folder,
-        env=env,
+        env=child_env(),
         capture_output=True,
         text=True,
         timeout=300,

@@ -15,7 +15,7 @@ from bot.sandbox.slack import TOKEN, FakeSlack
 from bot.sandbox.slack_files import png_dimensions
 from tests.conftest import CLI
 from tests.test_digest_cli import FIRST, MONDAY, ready
-from tests.test_run import ROOT
+from tests.utils.processes import ROOT
 from tests.utils.scheduler import PROGRESS, keys, posts, shared
 
 

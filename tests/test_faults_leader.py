@@ -9,9 +9,7 @@ for). Every message and chart reaches Slack exactly once; nothing is lost.
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,13 +36,13 @@ from models.tables import FollowupState, JobRun, Owner
 from scheduler.timetable import weekly_slot
 from tests.conftest import EXAMPLES
 from tests.utils.ladder import ALERTS, listed, posted
+from tests.utils.processes import child_env, free_port
 from tests.utils.scheduler import PROGRESS, align, jobs_on, keys, posts, ran_before, shared
 from tests.utils.slack_bot import SIGNING_SECRET
 from tests.utils.waiting import until
 
 pytestmark = pytest.mark.postgres
 
-ROOT = Path(__file__).resolve().parent.parent
 TAKEOVER = 5.0  # scheduler.leader.Leader.check_every: how often a follower asks for the lock
 STALL = 60.0  # longer than the test: the leader never gets its answer
 
@@ -94,14 +92,8 @@ def replicas(
     started: list[Replica] = []
 
     def start(name: str) -> Replica:
-        port = _free_port()
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("SLABOT_", "SLACK_", "HUBSPOT_"))
-        }
-        env.update(
-            PYTHONPATH=str(ROOT),
+        port = free_port()
+        env = child_env(
             SLABOT_DATABASE_URL=postgres_url,
             SLABOT_AGREEMENT=str(agreement_file),
             SLACK_BOT_TOKEN=TOKEN,
@@ -130,12 +122,6 @@ def replicas(
             if replica.process.poll() is None:
                 replica.process.kill()
             replica.process.wait(10)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _serving(replica: Replica) -> bool:

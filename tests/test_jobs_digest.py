@@ -10,6 +10,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.metrics import Metrics
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack_files import png_dimensions
 from models.db import create_engine
@@ -214,13 +215,10 @@ async def test_uploading_into_a_channel_without_the_bot_is_refused(
 async def test_delivered_posts_and_refusals_are_counted_in_the_metrics(
     engine: AsyncEngine, fake_slack: FakeSlack
 ) -> None:
-    from dataclasses import replace as with_
-
-    from bot.metrics import Metrics
     from tests.utils.outbox import record
 
     metrics = Metrics()
-    jobs = with_(jobs_on(engine, fake_slack), metrics=metrics)
+    jobs = jobs_on(engine, fake_slack, metrics=metrics)
     await record(engine, "breach:U0ANA:2027-03-03T15:00Z")
     await record(engine, "digest:weekly:2027-W09")
     fake_slack.closed_channels.add("C0CLOSED")
@@ -236,14 +234,10 @@ async def test_a_scheduled_digest_is_counted_in_the_metrics(
     engine: AsyncEngine, fake_slack: FakeSlack
 ) -> None:
     """The digest goes out through its own delivery (before the outbox's round): counted too."""
-    from dataclasses import replace as with_
-
-    from bot.metrics import Metrics
-
     await ready(engine)
     align(fake_slack, MONDAY)
     metrics = Metrics()
-    jobs = with_(jobs_on(engine, fake_slack), metrics=metrics)
+    jobs = jobs_on(engine, fake_slack, metrics=metrics)
     assert await jobs.digest("weekly", MONDAY + timedelta(minutes=1)) is not None
     assert 'slabot_posts_total{kind="digest"} 1.0' in metrics.render().decode()
 
@@ -251,14 +245,10 @@ async def test_a_scheduled_digest_is_counted_in_the_metrics(
 async def test_a_failed_digest_run_is_counted_in_the_metrics(
     engine: AsyncEngine, fake_slack: FakeSlack
 ) -> None:
-    from dataclasses import replace as with_
-
-    from bot.metrics import Metrics
-
     await ready(engine)
     align(fake_slack, MONDAY)
     metrics = Metrics()
-    jobs = with_(jobs_on(engine, fake_slack), metrics=metrics)
+    jobs = jobs_on(engine, fake_slack, metrics=metrics)
     await engine.dispose()
     jobs.engine = create_engine("sqlite:////nonexistent/folder/slabot.db")  # the store is gone
     try:

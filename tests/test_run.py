@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,29 +15,16 @@ import pytest
 from bot.sandbox.slack import TOKEN, FakeSlack
 from bot.sandbox.slack_requests import FORM, command_form, trigger_id
 from tests.conftest import EXAMPLES
+from tests.utils.processes import child_env, free_port
 from tests.utils.slack_bot import SIGNING_SECRET, sign
-
-ROOT = Path(__file__).resolve().parent.parent  # the child imports this tree, like the tests
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
 def running(
     database_url: str, fake_slack: FakeSlack, tmp_path: Path
 ) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    port = _free_port()
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("SLABOT_", "SLACK_", "HUBSPOT_"))
-    }
-    env.update(
-        PYTHONPATH=str(ROOT),
+    port = free_port()
+    env = child_env(
         SLABOT_DATABASE_URL=database_url,
         SLABOT_AGREEMENT=str(EXAMPLES / "agreement.yaml"),
         SLACK_BOT_TOKEN=TOKEN,
@@ -110,13 +95,7 @@ def test_run_serves_slack_until_sigterm(
 def test_run_refuses_to_start_without_the_tokens_it_needs(
     database_url: str, tmp_path: Path
 ) -> None:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("SLABOT_", "SLACK_", "HUBSPOT_"))
-    }
-    env["SLABOT_DATABASE_URL"] = database_url
-    env["PYTHONPATH"] = str(ROOT)
+    env = child_env(SLABOT_DATABASE_URL=database_url)
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "run"],
         env=env,

@@ -4,10 +4,8 @@ folder, then `slabot sandbox say "/sla status"`; three real processes on loopbac
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,23 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _env() -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("SLABOT_", "SLACK_", "HUBSPOT_"))
-    }
-    env["PYTHONPATH"] = str(ROOT)
-    return env
+from tests.utils.processes import child_env, free_port
 
 
 class Lines:
@@ -74,16 +56,16 @@ def _stop(process: subprocess.Popen[str]) -> int:
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[tuple[Path, Lines, int]]:
     folder = tmp_path / "sandbox"
-    bot_port = _free_port()
+    bot_port = free_port()
     command = [
         *(sys.executable, "-m", "bot.cli", "sandbox", "--folder", str(folder)),
-        *("--slack-port", str(_free_port()), "--hubspot-port", str(_free_port())),
+        *("--slack-port", str(free_port()), "--hubspot-port", str(free_port())),
         *("--bot-port", str(bot_port)),
     ]
     process = subprocess.Popen(
         command,
         cwd=tmp_path,
-        env=_env(),
+        env=child_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -103,7 +85,7 @@ def test_run_and_say_against_the_sandbox(sandbox: tuple[Path, Lines, int]) -> No
     bot = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "run"],
         cwd=folder,
-        env=_env(),
+        env=child_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -122,7 +104,7 @@ def test_run_and_say_against_the_sandbox(sandbox: tuple[Path, Lines, int]) -> No
         said = subprocess.run(
             [sys.executable, "-m", "bot.cli", "sandbox", "say", "/sla status"],
             cwd=folder,
-            env=_env(),
+            env=child_env(),
             capture_output=True,
             text=True,
             timeout=60,

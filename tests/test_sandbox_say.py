@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -22,6 +21,7 @@ from bot.sandbox.slack import TOKEN, FakeSlack
 from bot.server import EVENTS_PATH
 from tests.conftest import CLI, Result
 from tests.utils.alerts import lead_row, post_alert, ref_of, store_with_leads
+from tests.utils.processes import free_port
 from tests.utils.slack_bot import SIGNING_SECRET, SlackBot
 from tests.utils.store import store_agreement
 
@@ -261,16 +261,10 @@ async def test_a_click_on_an_alert_button_reaches_the_bot(
 # --- the command line refusing -------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_no_bot_listening_says_how_to_start_one(
     sqlite_cli: CLI, signed: pytest.MonkeyPatch
 ) -> None:
-    url = f"http://127.0.0.1:{_free_port()}/slack/events"
+    url = f"http://127.0.0.1:{free_port()}/slack/events"
     result = sqlite_cli("sandbox", "say", "/sla status", "--to", url)
     assert result.code == 1
     assert (

@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -39,10 +37,10 @@ from tests.conftest import CLI, EXAMPLES
 from tests.utils.alerts import ADMIN, post_alert, press, store_with_leads
 from tests.utils.modals import click_on_home
 from tests.utils.outbox import AT, record, slack_client
+from tests.utils.processes import child_env, free_port
 from tests.utils.slack_bot import SIGNING_SECRET, SlackBot, sign
 from tests.utils.store import example, snapshot
 
-ROOT = Path(__file__).resolve().parent.parent
 REVOKED = "xoxb-2468013579-1357924680-revokedbottokenvalue"  # a bot token the fake refuses
 WRONG_HUBSPOT = "pat-na1-0badc0de-1234-4321-abcd-00000000feed"
 PASSWORD = "S3cretPassw0rd"
@@ -348,12 +346,6 @@ def test_check_and_digest_refused_by_slack(
 # --- `slabot run` with a token Slack refuses, logging JSON at DEBUG ------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.parametrize("log_format", ["json", "text"])
 def test_run_with_a_refused_token(
     sqlite_url: str,
@@ -365,12 +357,8 @@ def test_run_with_a_refused_token(
     shutil.copytree(EXAMPLES / "data", tmp_path / "data")
     agreement = (EXAMPLES / "agreement.yaml").read_text().replace("sources:\n", "sources:\n" + CRM)
     (tmp_path / "agreement.yaml").write_text(agreement)
-    port = _free_port()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLABOT_", "SLACK_", "HUBSPOT_"))
-    }
-    env.update(
-        PYTHONPATH=str(ROOT),
+    port = free_port()
+    env = child_env(
         SLABOT_DATABASE_URL=sqlite_url,
         SLABOT_AGREEMENT=str(tmp_path / "agreement.yaml"),
         SLACK_BOT_TOKEN=REVOKED,

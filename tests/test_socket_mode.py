@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,20 +11,15 @@ from bot.app import Deps, build_app
 from bot.sandbox.slack import APP_TOKEN, FakeSlack
 from bot.sandbox.slack_socket import FakeSocketMode
 from bot.server import serve
+from tests.utils.processes import free_port
 from tests.utils.slack_bot import settings_for
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_a_slash_command_over_socket_mode_is_acked_and_answered(
     database_url: str, engine: AsyncEngine, fake_slack: FakeSlack
 ) -> None:
     socket_mode = await FakeSocketMode(fake_slack).start()
-    port = _free_port()
+    port = free_port()
     settings = settings_for(
         database_url, fake_slack, SLACK_APP_TOKEN=APP_TOKEN, SLABOT_PORT=str(port)
     )

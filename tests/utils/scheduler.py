@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.metrics import Metrics
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack_files import FakeFile, files_of
 from bot.sandbox.slack_messages import Message
@@ -36,8 +37,10 @@ def align(fake: FakeSlack, at: datetime) -> None:
     fake._ts = max(fake._ts, int(at.timestamp()) - 1_800_000_000)
 
 
-def jobs_on(engine: AsyncEngine, fake: FakeSlack, holder: str = "replica-a") -> Jobs:
-    return Jobs(engine=engine, client=slack_client(fake), holder=holder)
+def jobs_on(
+    engine: AsyncEngine, fake: FakeSlack, holder: str = "replica-a", metrics: Metrics | None = None
+) -> Jobs:
+    return Jobs(engine=engine, client=slack_client(fake), holder=holder, metrics=metrics)
 
 
 async def ran_before(engine: AsyncEngine, job: str, slot: str, at: datetime) -> None:
