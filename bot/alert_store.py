@@ -20,12 +20,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.status import SourceAge, source_ages
 from models.agreement import Agreement
+from models.db import id_chunks
 from models.tables import FollowupState, Lead
 
 LEVELS = ("due_soon", "breached", "escalated")  # the states that are announced
 BREACHES = ("breached", "escalated")  # the states that are reminded
 LEAD_SOURCE_KINDS = ("hubspot", "leads_csv")  # the sources whose leads are followed up
-CHUNK = 500  # lead ids in one statement
 
 STATE: Table = FollowupState.__table__  # type: ignore[attr-defined]
 # The transaction lock that makes checks take turns (a 64-bit key of this name).
@@ -108,12 +108,12 @@ async def claim(
     due (a check running at the same time may have taken the others)."""
     claimed: set[int] = set()
     connection = await session.connection()
-    for start in range(0, len(lead_ids), CHUNK):
+    for chunk in id_chunks(lead_ids):
         statement = (
             update(STATE)
             .where(
                 STATE.c.rule == rule,
-                STATE.c.lead_id.in_(lead_ids[start : start + CHUNK]),
+                STATE.c.lead_id.in_(chunk),
                 _due(remind_before),
             )
             .values(alerted_level=STATE.c.state, alerted_at=at)
@@ -129,12 +129,12 @@ async def settle(session: AsyncSession, *, rule: str, lead_ids: list[int]) -> se
     A lead snoozed and breached again later is announced anew."""
     settled: set[int] = set()
     connection = await session.connection()
-    for start in range(0, len(lead_ids), CHUNK):
+    for chunk in id_chunks(lead_ids):
         statement = (
             update(STATE)
             .where(
                 STATE.c.rule == rule,
-                STATE.c.lead_id.in_(lead_ids[start : start + CHUNK]),
+                STATE.c.lead_id.in_(chunk),
                 STATE.c.alerted_level.is_not(None),
             )
             .values(alerted_level=None)

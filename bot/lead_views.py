@@ -21,10 +21,10 @@ from bot.clock import BusinessClock
 from bot.followup import LeadFacts, RuleTimes, evaluate
 from bot.lead_list import emails_of, open_parts
 from models.agreement import Agreement, FollowupRule
+from models.db import id_chunks
 from models.tables import FollowupState, Lead
 
 OPEN = ("pending", "due_soon", "breached", "escalated", "snoozed")
-REFERENCE_CHUNK = 1000  # lead ids in one IN list (see leads_by_reference)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,10 +189,8 @@ async def leads_by_reference(
     out: dict[tuple[str, int], LeadView] = {}
     for rule in agreement.followup:
         ids = wanted.get(rule.name, [])
-        # In chunks: PostgreSQL takes at most 32,767 parameters in one statement, and a storm
-        # of breaches announces more leads than that.
-        for start in range(0, len(ids), REFERENCE_CHUNK):
-            chunk = ids[start : start + REFERENCE_CHUNK]
+        # A storm of breaches announces more leads than one statement takes parameters.
+        for chunk in id_chunks(ids):
             statement = _base(rule.name).where(col(FollowupState.lead_id).in_(chunk))
             for row in await _rows(session, statement):
                 view = _view(clock, rule, row, at)

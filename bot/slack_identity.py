@@ -39,6 +39,8 @@ class BotIdentity:
         self.authorize = authorize
 
     async def answer(self) -> AsyncSlackResponse:
+        if self._answer is not None:  # every request after the first: no lock, no await
+            return self._answer
         async with self._lock:
             if self._answer is None:
                 self._answer = await self.client.auth_test()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -78,6 +78,18 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
+
+
+T = TypeVar("T")
+
+# Ids per `IN (…)` list: well under SQLite's and PostgreSQL's (32,767) limits on bound parameters.
+ID_CHUNK = 500
+
+
+def id_chunks(ids: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`ids` in slices of `ID_CHUNK`, one statement each."""
+    for start in range(0, len(ids), ID_CHUNK):
+        yield ids[start : start + ID_CHUNK]
 
 
 MIGRATION_LOCK = 0x51A_B07  # the advisory lock replicas starting at once take turns on

@@ -17,11 +17,9 @@ from sqlalchemy import Table, bindparam, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.db import id_chunks
 from models.tables import FollowupState, Lead
 from models.types import UTCDateTime
-
-# Lead ids per statement (well under SQLite's limit on bound parameters).
-CHUNK = 500
 
 
 def closed_at(first_touch_at: datetime | None, disqualified_at: datetime | None) -> datetime | None:
@@ -58,10 +56,10 @@ async def copy_closure(session: AsyncSession, lead_ids: Collection[int | None]) 
     (a lead not stored yet, id None, has none)."""
     ids = sorted({lead_id for lead_id in lead_ids if lead_id is not None})
     connection = await session.connection()
-    for start in range(0, len(ids), CHUNK):
+    for chunk in id_chunks(ids):
         rows = await session.exec(
             select(Lead.id, Lead.first_touch_at, Lead.disqualified_at).where(
-                col(Lead.id).in_(ids[start : start + CHUNK])
+                col(Lead.id).in_(chunk)
             )
         )
         params = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -221,3 +221,22 @@ async def test_the_real_pipeline_tells_the_story(
             planned = stage.per_month[month]
             # Within 60%-120% of the plan, give or take one record (customers are 7 a month).
             assert 0.6 * planned - 1 <= counts[stage.stage] <= 1.2 * planned + 1, (stage, month)
+
+
+def test_the_sandbox_moves_the_period_so_now_stands_where_the_demo_instant_does() -> None:
+    from bot.sandbox.world import agreement_text
+
+    now = datetime(2026, 11, 30, 15, tzinfo=UTC)
+    text = agreement_text(now, fixed=False)
+    assert "period: {start: 2026-06-26, end: 2026-12-23}" in text  # day 158 of 181, as the demo
+    assert agreement_text(now, fixed=True) == demo_agreement_yaml()
+
+
+def test_a_sample_agreement_without_its_one_line_period_fails_loudly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.sandbox import world
+
+    monkeypatch.setattr(world, "demo_agreement_yaml", lambda: "period:\n  start: 2027-01-01\n")
+    with pytest.raises(ValueError, match="one-line"):
+        world.agreement_text(datetime(2026, 11, 30, 15, tzinfo=UTC), fixed=False)

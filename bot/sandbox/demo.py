@@ -33,7 +33,9 @@ from bot.sandbox.slack_history import dm_channel
 from bot.sandbox.slack_requests import command_form, sign, trigger_id
 from bot.sandbox.world import World, open_world
 from bot.server import EVENTS_PATH, web_app
+from bot.settings import Settings
 from bot.slack import slack_client
+from models.agreement import Agreement
 from models.agreement_loader import load_agreement
 from models.agreements import apply_agreement
 from models.db import create_engine, session_scope, upgrade
@@ -101,11 +103,12 @@ async def run_demo(out: Path, stream: TextIO, *, at: datetime = DEMO_AT) -> Demo
     ):
         show = Transcript(stream, world.names)
         world.slack.watch(show.shown)
-        _introduce(show, world, at)
+        agreement = load_agreement(world.agreement_file)
+        _introduce(show, world, agreement, at)
         engine = create_engine(world.database_url)
         try:
             await upgrade(engine)
-            files = await _pipeline(engine, world, show, at, out)
+            files = await _pipeline(engine, world, agreement, show, at, out)
         finally:
             await engine.dispose()
         (out / TRANSCRIPT).write_text("\n\n".join(show.kept) + "\n", encoding="utf-8")
@@ -122,10 +125,14 @@ async def run_demo(out: Path, stream: TextIO, *, at: datetime = DEMO_AT) -> Demo
 
 
 async def _pipeline(
-    engine: AsyncEngine, world: World, show: Transcript, at: datetime, out: Path
+    engine: AsyncEngine,
+    world: World,
+    agreement: Agreement,
+    show: Transcript,
+    at: datetime,
+    out: Path,
 ) -> list[Path]:
     settings = world.settings()
-    agreement = load_agreement(world.agreement_file)
     async with session_scope(engine) as session:
         await apply_agreement(
             session,
@@ -159,13 +166,13 @@ async def _pipeline(
         raise DemoFailed("the won deal was not celebrated in the wins channel")
 
     show.step(6, f"{world.names.get(ASKER, ASKER)} types /sla status (a signed request over HTTP)")
-    await _ask_status(engine, world, show, at + WIN_AFTER)
+    await _ask_status(engine, world, settings, show, at + WIN_AFTER)
 
     return await _write_reports(engine, at, out)
 
 
-def _introduce(show: Transcript, world: World, at: datetime) -> None:
-    local = at.astimezone(load_agreement(world.agreement_file).zone)
+def _introduce(show: Transcript, world: World, agreement: Agreement, at: datetime) -> None:
+    local = at.astimezone(agreement.zone)
     summary = world.summary
     show.paragraph(
         f"SLA Bot demo, as if it were {local:%A %d %B %Y, %H:%M} ({local.tzinfo}). A fresh"
@@ -207,9 +214,11 @@ def _win_a_deal(world: World, when: datetime) -> None:
     )
 
 
-async def _ask_status(engine: AsyncEngine, world: World, show: Transcript, at: datetime) -> None:
+async def _ask_status(
+    engine: AsyncEngine, world: World, settings: Settings, show: Transcript, at: datetime
+) -> None:
     """`/sla status` as Slack sends it: signed, over HTTP, answered through `response_url`."""
-    deps = Deps(engine=engine, settings=world.settings(), now=lambda: at)
+    deps = Deps(engine=engine, settings=settings, now=lambda: at)
     runner = web.AppRunner(web_app(build_app(deps), deps), access_log=None)
     await runner.setup()
     try:

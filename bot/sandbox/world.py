@@ -80,7 +80,12 @@ def agreement_text(at: datetime, *, fixed: bool) -> str:
         return text
     start = at.date() - (DEMO_AT.date() - DEMO_PERIOD[0])
     end = start + (DEMO_PERIOD[1] - DEMO_PERIOD[0])
-    return _PERIOD.sub(f"period: {{start: {start.isoformat()}, end: {end.isoformat()}}}", text)
+    moved, found = _PERIOD.subn(
+        f"period: {{start: {start.isoformat()}, end: {end.isoformat()}}}", text
+    )
+    if found != 1:  # the sample agreement's layout changed: fail here, not with odd figures
+        raise ValueError("the sample agreement has no one-line `period: {start: …, end: …}`")
+    return moved
 
 
 @contextmanager
