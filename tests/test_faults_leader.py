@@ -2,8 +2,8 @@
 one PostgreSQL database and the fake Slack, in real time. The leader is caught at a known point
 (the fake Slack stalls one of its calls, having done it) and killed; the other replica leads
 within the leader check's five seconds. What the dead one recorded is delivered (by it before
-it died, or by the new leader), and the call it died in, whose row its attempt still holds,
-is found again once that lease ends (ten minutes: run here at that instant rather than waited
+it died, or by the new leader), and the call it died in (with any other it had under way),
+whose row its attempt still holds, is found again once that lease ends (ten minutes: run here at that instant rather than waited
 for). Every message and chart reaches Slack exactly once; nothing is lost.
 """
 
@@ -30,7 +30,8 @@ from bot.sandbox.slack_messages import Message
 from models.agreement_loader import load_agreement
 from models.db import create_engine, session_scope
 from models.ingest import LeadStageRecord, upsert_leads
-from models.outbox import find
+from models.outbox import SENDING, active, find
+from models.outbox_files import UPLOADING
 from models.outbox_files import files_of as file_rows
 from models.tables import FollowupState, JobRun, Owner
 from scheduler.timetable import weekly_slot
@@ -137,10 +138,10 @@ async def _leader_then_follower(
 ) -> tuple[Replica, Replica]:
     """The first replica leads and is caught at the stalled call; the second serves, follows."""
     first = start("first")
-    await until(first.leads, 30)
+    await until(first.leads, 60, explain=first.output)
     second = start("second")
-    await until(lambda: _serving(second), 30)
-    await until(caught, 30)
+    await until(lambda: _serving(second), 60, explain=second.output)
+    await until(caught, 30, explain=lambda: first.output()[-4000:])
     assert not second.leads()
     return first, second
 
@@ -150,7 +151,7 @@ async def _kill_and_take_over(first: Replica, second: Replica) -> float:
     first.process.send_signal(signal.SIGKILL)
     killed = time.monotonic()
     assert first.process.wait(10) == -signal.SIGKILL
-    await until(second.leads, 30, every=0.05)
+    await until(second.leads, 30, every=0.05, explain=second.output)
     return time.monotonic() - killed
 
 
@@ -187,6 +188,11 @@ async def test_a_leader_killed_while_posting_alerts_each_alert_is_posted_once(
         # The other alert, recorded with the check, is delivered (by either leader).
         await until(lambda: len(fake_slack.messages.get(ALERTS, [])) == 2, 30)
         _stop(second)
+        # The stalled alert's row is still held by the dead leader's attempt. The other may be
+        # too: the leader's delivery job can post it beside the check's own delivery, and the
+        # kill can fall between Slack taking it and the row being marked sent.
+        unsure = [e.key for e in await active(engine) if e.status == SENDING]
+        assert 1 <= len(unsure) <= 2, unsure
         await _later(engine, fake_slack)
 
         alerts = posted(fake_slack)
@@ -196,7 +202,8 @@ async def test_a_leader_killed_while_posting_alerts_each_alert_is_posted_once(
         ]
         assert all(m.channel == ALERTS for m in alerts)
         assert len(fake_slack.messages[ALERTS]) == 2  # each once: the stalled one found again
-        assert len(fake_slack.calls_to("conversations.history")) == 1
+        # One look in the channel for each row left unsure, and no more.
+        assert len(fake_slack.calls_to("conversations.history")) == len(unsure)
         for key, message in _keyed(alerts):
             entry = await find(engine, key)
             assert entry is not None and (entry.status, entry.ts) == ("sent", message.ts)
@@ -261,6 +268,11 @@ async def test_a_leader_killed_while_sharing_a_digests_charts_posts_it_and_each_
         # The chart not stalled is shared (by the dead leader already, or by the new one).
         await until(lambda: len(shared(fake_slack)) == 1, 30)
         _stop(second)
+        key = f"digest:weekly:{due.name}"
+        # The stalled chart's row is still held by the dead leader's attempt; the other one may
+        # be too, if the kill fell between Slack sharing it and the row being marked done.
+        unsure = [r.filename for r in await file_rows(engine, key) if r.status == UPLOADING]
+        assert 1 <= len(unsure) <= 2, unsure
         await _later(engine, fake_slack)
 
         assert posts(fake_slack) == [digest] and set(fake_slack.messages) == {PROGRESS}
@@ -268,8 +280,8 @@ async def test_a_leader_killed_while_sharing_a_digests_charts_posts_it_and_each_
         assert sorted((f.filename, f.thread_ts) for f in shared(fake_slack)) == [
             (name, digest.ts) for name in names
         ]
-        assert len(fake_slack.calls_to("files.list")) == 1  # the stalled one: looked for first
-        key = f"digest:weekly:{due.name}"
+        # One look in the channel for each row left unsure (found there: not shared again).
+        assert len(fake_slack.calls_to("files.list")) == len(unsure)
         entry = await find(engine, key)
         assert entry is not None and (entry.status, entry.ts) == ("sent", digest.ts)
         assert [r.status for r in await file_rows(engine, key)] == ["done", "done"]

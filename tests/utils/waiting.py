@@ -7,9 +7,18 @@ import time
 from collections.abc import Callable
 
 
-async def until(condition: Callable[[], bool], seconds: float = 10.0, every: float = 0.02) -> None:
-    """Poll `condition` until it holds; fail after `seconds`."""
+async def until(
+    condition: Callable[[], bool],
+    seconds: float = 10.0,
+    every: float = 0.02,
+    *,
+    explain: Callable[[], str] | None = None,
+) -> None:
+    """Poll `condition` until it holds; fail after `seconds` (with what `explain` says then,
+    e.g. a process's log)."""
     deadline = time.monotonic() + seconds
     while not condition():
-        assert time.monotonic() < deadline, f"waited {seconds} s in vain"
+        if time.monotonic() >= deadline:
+            detail = f"\n{explain()}" if explain is not None else ""
+            raise AssertionError(f"waited {seconds} s in vain{detail}")
         await asyncio.sleep(every)
