@@ -10,6 +10,8 @@ import pytest
 from bot.app import NO_IDENTITY
 from tests.utils.slack_bot import SlackBot
 
+SLACK_DEADLINE = 3.0  # seconds Slack waits for an acknowledgement before it shows an error
+
 
 async def test_a_signed_command_is_acknowledged_and_answered(slack_bot: SlackBot) -> None:
     sent = await slack_bot.command("help")
@@ -56,15 +58,56 @@ async def test_a_burst_on_a_cold_app_asks_slack_who_the_bot_is_once(slack_bot: S
     assert len(slack_bot.fake.calls_to("auth.test")) == 1
 
 
+async def test_a_slow_answer_to_who_the_bot_is_does_not_hold_up_the_acknowledgement(
+    slack_bot: SlackBot,
+) -> None:
+    """auth.test stalls past Slack's three seconds: the requests meanwhile are acknowledged
+    within them (as Slack would see it) and answered; the one call's answer is kept when it
+    comes, and asked for no more."""
+    slack_bot.fake.inject("stall", method="auth.test", seconds=5)
+    sent = await asyncio.gather(
+        *(slack_bot.command("help", deadline=SLACK_DEADLINE) for _ in range(5))
+    )
+    assert [s.status for s in sent] == [200] * 5
+    for one in sent:
+        [reply] = await slack_bot.replies(one)
+        assert "/sla status" in reply["text"]
+    identity = slack_bot.deps.identity
+    assert identity is not None
+    await slack_bot.until(lambda: [identity._answer] if identity._answer else [], wait=10)
+    later = await slack_bot.command("help")
+    assert later.status == 200 and await slack_bot.replies(later)
+    assert len(slack_bot.fake.calls_to("auth.test")) == 1
+
+
 async def test_the_bot_learns_who_it_is_again_after_a_failed_ask(slack_bot: SlackBot) -> None:
-    slack_bot.fake.inject("server_error", method="auth.test", times=10)  # past the retries
+    slack_bot.fake.inject("server_error", method="auth.test", status=502)  # not retried
     first = await slack_bot.command("help")
-    slack_bot.fake.faults.clear()
     second = await slack_bot.command("help")
     (refusal,) = slack_bot.fake.responses_to(first.response_url or "")
     assert refusal["text"] == NO_IDENTITY  # not Bolt's "reinstall this app"
     assert second.status == 200
     assert await slack_bot.replies(second)
+    assert [c.ok for c in slack_bot.fake.calls_to("auth.test")][-1] is True
+
+
+async def test_while_slack_keeps_failing_who_the_bot_is_requests_are_still_answered(
+    slack_bot: SlackBot,
+) -> None:
+    """503s past the client's retries outlast a request's patience: the request goes on without
+    the bot's ids; the failed ask is made again by a later request."""
+    slack_bot.fake.inject("server_error", method="auth.test", times=10)
+    first = await slack_bot.command("help", deadline=SLACK_DEADLINE)
+    assert first.status == 200
+    assert "/sla status" in (await slack_bot.replies(first))[0]["text"]
+    identity = slack_bot.deps.identity
+    assert identity is not None and identity._asking is not None
+    await slack_bot.until(lambda: [identity._asking] if identity._asking.done() else [], wait=15)
+    assert identity._answer is None  # every try of the first ask failed
+    slack_bot.fake.faults.clear()
+    second = await slack_bot.command("help")
+    assert second.status == 200 and await slack_bot.replies(second)
+    assert identity._answer is not None
     assert [c.ok for c in slack_bot.fake.calls_to("auth.test")][-1] is True
 
 

@@ -105,13 +105,17 @@ class SlackBot:
         headers: dict[str, str] | None = None,
         signed: bool = True,
         timestamp: int | None = None,
+        deadline: float | None = None,
     ) -> httpx.Response:
+        """`deadline`: give up waiting for the acknowledgement after that many seconds, as
+        Slack does after three (the request then fails with a time-out)."""
         assert self._http is not None, "start() the bot first"
         sent = {"Content-Type": content_type}
         if signed:
             sent.update(sign(body, timestamp=timestamp))
         sent.update(headers or {})
-        return await self._http.post(EVENTS_PATH, content=body, headers=sent)
+        timeout = httpx.USE_CLIENT_DEFAULT if deadline is None else deadline
+        return await self._http.post(EVENTS_PATH, content=body, headers=sent, timeout=timeout)
 
     def trigger_id(self) -> str:
         self._triggers += 1
