@@ -189,8 +189,15 @@ def _duplicate_key(text: str, exc: DuplicateKeyError) -> Problem:
 
 
 def _find_duplicate(
-    node: Node | None, at: tuple[int, int], path: str
+    node: Node | None, at: tuple[int, int], path: str, seen: set[int] | None = None
 ) -> tuple[str, str, int] | None:
+    """The key written at `at` that its mapping already has: its path, name and first line.
+    Each node is looked at once: an alias (`*name`) is the anchored node again, whose keys are
+    where the anchor is written (and a list may alias itself, a loop)."""
+    seen = set() if seen is None else seen
+    if node is None or id(node) in seen:
+        return None
+    seen.add(id(node))
     if isinstance(node, MappingNode):
         first: dict[Any, int] = {}
         for key, value in node.value:
@@ -199,12 +206,12 @@ def _find_duplicate(
             if (key.start_mark.line, key.start_mark.column) == at and name in first:
                 return here, str(name), first[name]
             first.setdefault(name, key.start_mark.line + 1)
-            found = _find_duplicate(value, at, here)
+            found = _find_duplicate(value, at, here, seen)
             if found is not None:
                 return found
     elif isinstance(node, SequenceNode):
         for index, item in enumerate(node.value):
-            found = _find_duplicate(item, at, f"{path}[{index}]")
+            found = _find_duplicate(item, at, f"{path}[{index}]", seen)
             if found is not None:
                 return found
     return None
