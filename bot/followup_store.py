@@ -25,11 +25,13 @@ from models.tables import FollowupState, Lead
 from models.types import UTCDateTime
 
 __all__ = [
+    "FACT_COLUMNS",
     "Candidate",
     "RuleFigures",
     "attention",
     "attention_pages",
     "compliance_counts",
+    "facts_of",
     "record_states",
     "refresh_deadlines",
     "rule_figures",
@@ -76,14 +78,14 @@ def _open_state(at: datetime) -> Any:
     )
 
 
-_COLUMNS: list[Any] = [
+# The columns a lead's facts and stored deadlines are read from, first in every select of
+# leads to evaluate (`facts_of` reads them by position); each caller adds its own after them.
+FACT_COLUMNS: list[Any] = [
     col(FollowupState.lead_id),
     col(FollowupState.handed_off_at),
     col(FollowupState.warn_at),
     col(FollowupState.deadline),
     col(FollowupState.escalate_at),
-    col(FollowupState.state),
-    col(FollowupState.alerted_level),
     col(FollowupState.snoozed_until),
     col(FollowupState.reassigned_to),
     col(Lead.external_id),
@@ -93,6 +95,33 @@ _COLUMNS: list[Any] = [
     col(Lead.disqualified_at),
     col(Lead.disqualify_reason),
 ]
+_COLUMNS: list[Any] = [*FACT_COLUMNS, col(FollowupState.state), col(FollowupState.alerted_level)]
+
+
+def facts_of(row: Any) -> tuple[LeadFacts, RuleTimes]:
+    """The facts and stored deadlines of a row that starts with `FACT_COLUMNS`."""
+    (lead_id, handed_off_at, warn_at, deadline, escalate_at, snoozed, reassigned, external_id,
+     owner_email, touched_at, touched_by, disqualified_at,
+     reason) = row[: len(FACT_COLUMNS)]  # fmt: skip
+    facts = LeadFacts(
+        lead_id=lead_id,
+        external_id=external_id,
+        owner=reassigned or owner_email,
+        handed_off_at=handed_off_at,
+        first_touch_at=touched_at,
+        first_touch_by=touched_by,
+        disqualified_at=disqualified_at,
+        disqualify_reason=reason,
+        snoozed_until=snoozed,
+    )
+    times = RuleTimes(
+        handed_off_at=handed_off_at,
+        starts_at=handed_off_at,
+        warn_at=warn_at,
+        deadline=deadline,
+        escalate_at=escalate_at,
+    )
+    return facts, times
 
 
 def _order(candidate: Candidate) -> tuple[datetime, int]:
@@ -161,32 +190,9 @@ async def attention(
 
 
 async def _candidates(session: AsyncSession, statement: Any) -> list[Candidate]:
-    out = []
     connection = await session.connection()  # a Core select of columns, no ORM objects
-    for row in (await connection.execute(statement)).all():
-        (lead_id, handed_off_at, warn_at, deadline, escalate_at, state, alerted, snoozed,
-         reassigned, external_id, owner_email, touched_at, touched_by, disqualified_at,
-         reason) = row  # fmt: skip
-        facts = LeadFacts(
-            lead_id=lead_id,
-            external_id=external_id,
-            owner=reassigned or owner_email,
-            handed_off_at=handed_off_at,
-            first_touch_at=touched_at,
-            first_touch_by=touched_by,
-            disqualified_at=disqualified_at,
-            disqualify_reason=reason,
-            snoozed_until=snoozed,
-        )
-        times = RuleTimes(
-            handed_off_at=handed_off_at,
-            starts_at=handed_off_at,
-            warn_at=warn_at,
-            deadline=deadline,
-            escalate_at=escalate_at,
-        )
-        out.append(Candidate(facts, times, state, alerted))
-    return out
+    rows = (await connection.execute(statement)).all()
+    return [Candidate(*facts_of(row), *row[len(FACT_COLUMNS) :]) for row in rows]
 
 
 def _state_table() -> Table:

@@ -18,7 +18,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import BusinessClock
-from bot.followup import LeadFacts, RuleTimes, evaluate
+from bot.followup import evaluate
+from bot.followup_store import FACT_COLUMNS, facts_of
 from bot.lead_list import emails_of, open_parts
 from models.agreement import Agreement, FollowupRule
 from models.db import id_chunks
@@ -58,21 +59,9 @@ class LeadView:
 
 
 _COLUMNS: list[Any] = [
-    col(FollowupState.lead_id),
-    col(FollowupState.handed_off_at),
-    col(FollowupState.warn_at),
-    col(FollowupState.deadline),
-    col(FollowupState.escalate_at),
-    col(FollowupState.snoozed_until),
+    *FACT_COLUMNS,
     col(FollowupState.snoozed_by),
-    col(FollowupState.reassigned_to),
     col(Lead.source),
-    col(Lead.external_id),
-    col(Lead.owner_email),
-    col(Lead.first_touch_at),
-    col(Lead.first_touch_by),
-    col(Lead.disqualified_at),
-    col(Lead.disqualify_reason),
     col(Lead.disqualified_by),
 ]
 
@@ -91,40 +80,28 @@ def _open_at(at: datetime) -> Any:
 
 
 def _view(clock: BusinessClock, rule: FollowupRule, row: Any, at: datetime) -> LeadView | None:
-    (lead_id, handed_off_at, warn_at, deadline, escalate_at, snoozed_until, snoozed_by,
-     reassigned_to, source, external_id, owner_email, touched_at, touched_by, disqualified_at,
-     reason, disqualified_by) = row  # fmt: skip
-    facts = LeadFacts(
-        lead_id=lead_id,
-        external_id=external_id,
-        owner=reassigned_to or owner_email,
-        handed_off_at=handed_off_at,
-        first_touch_at=touched_at,
-        first_touch_by=touched_by,
-        disqualified_at=disqualified_at,
-        disqualify_reason=reason,
-        snoozed_until=snoozed_until,
-    )
-    times = RuleTimes(handed_off_at, handed_off_at, warn_at, deadline, escalate_at)
+    facts, times = facts_of(row)
+    snoozed_by, source, disqualified_by = row[len(FACT_COLUMNS) :]
     status = evaluate(clock, rule, facts, at, times)
     if status is None:
         return None
+    touched_at = facts.first_touch_at
     return LeadView(
-        lead_id=lead_id,
+        lead_id=facts.lead_id,
         source=source,
-        external_id=external_id,
+        external_id=facts.external_id,
         rule=rule.name,
         state=status.state,
         owner=facts.owner,
-        deadline=deadline,
+        deadline=times.deadline,
         waited=status.waited,
         first_touch_at=touched_at if touched_at is not None and touched_at <= at else None,
-        first_touch_by=touched_by,
-        disqualify_reason=reason,
+        first_touch_by=facts.first_touch_by,
+        disqualify_reason=facts.disqualify_reason,
         disqualified_by=disqualified_by,
-        snoozed_until=snoozed_until if status.state == "snoozed" else None,
+        snoozed_until=facts.snoozed_until if status.state == "snoozed" else None,
         snoozed_by=snoozed_by,
-        reassigned_to=reassigned_to,
+        reassigned_to=row._mapping["reassigned_to"],
     )
 
 
