@@ -78,6 +78,19 @@ def sandbox(tmp_path: Path) -> Iterator[tuple[Path, Lines, int]]:
         assert _stop(process) == 0, "".join(lines.seen)
 
 
+def _slabot(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`slabot ARGS…` run in the sandbox's folder (its .env), as the README tells it."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=folder,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_run_and_say_against_the_sandbox(sandbox: tuple[Path, Lines, int]) -> None:
     folder, printed, port = sandbox
     settings = (folder / ".env").read_text()
@@ -101,17 +114,16 @@ def test_run_and_say_against_the_sandbox(sandbox: tuple[Path, Lines, int]) -> No
                 pass
             assert time.monotonic() < deadline, logs.until("never", 0.1)
             time.sleep(0.2)
-        said = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "sandbox", "say", "/sla status"],
-            cwd=folder,
-            env=child_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        said = _slabot(folder, "sandbox", "say", "/sla status")
         assert said.returncode == 0, said.stdout + said.stderr
         assert "Follow-up" in said.stdout or "follow-up" in said.stdout
+        # A button of the App Home tab: the tab is opened (the bot publishes it to the fake
+        # Slack), then clicked; the modal it opens is printed here and in the sandbox's terminal.
+        clicked = _slabot(folder, "sandbox", "click", "--home", "open_edit_targets")
+        assert clicked.returncode == 0, clicked.stdout + clicked.stderr
+        assert "← Home tab published (" in clicked.stdout
+        assert "← modal opened (Edit targets):" in clicked.stdout
+        printed.until("modal opened: Edit targets", 30)
         # The leader syncs the fake HubSpot and checks the leads: the alerts reach the fake
         # Slack, which prints them in the sandbox's terminal.
         shown = printed.until("[ Contacted ]", 120)

@@ -1,14 +1,14 @@
 """`slabot sandbox say` / `click`: a signed slash command or button click sent to a running bot,
-and what the bot answers (its HTTP ack, then its messages to `response_url`) printed as text."""
+and what the bot answers (its HTTP ack, then its messages to `response_url`) printed as text.
+A click on the App Home tab (`click --home`) is in `sandbox_home`."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -16,17 +16,24 @@ import typer
 from aiohttp import web
 
 from bot.cli.app import sandbox_app
-from bot.cli.common import console, run, settings
+from bot.cli.common import run
+from bot.cli.sandbox_home import click_on_home, fake_slack_url
+from bot.cli.sandbox_talk import (
+    SETTLE,
+    Target,
+    fresh_trigger,
+    out,
+    post_signed,
+    show_ack,
+    show_message,
+    target_of,
+)
 from bot.errors import BadInput, NotReady
 from bot.sandbox import slack_requests
-from bot.sandbox.render import render_blocks
 
 DEFAULT_USER = "U01SALESLEAD"  # the example agreement's sales lead (also an admin)
 DEFAULT_CHANNEL = "C01SALES"  # the example agreement's sales channel
 DEFAULT_WAIT = 10.0
-# After a reply, more may follow (a change and then its confirmation); this long of silence ends it.
-SETTLE = 0.5
-RENDER_WIDTH = 78
 COMMAND = "/sla"
 
 USER_OPTION = typer.Option(DEFAULT_USER, "--user", help="The Slack member id acting.")
@@ -39,14 +46,12 @@ TO_OPTION = typer.Option(
 WAIT_OPTION = typer.Option(
     DEFAULT_WAIT, "--wait", min=0, help="Seconds to wait for the bot's replies."
 )
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where the request goes and the secret that signs it."""
-
-    url: str
-    secret: str = field(repr=False)  # never shown, not even in a traceback's locals
+HOME_OPTION = typer.Option(
+    False,
+    "--home",
+    help="Click the button on the user's App Home tab (opened first if the bot has published "
+    "none) instead of on a message; prints the modal it opens or the Home tab published again.",
+)
 
 
 @sandbox_app.command("say")
@@ -59,14 +64,14 @@ def say_command(
 ) -> None:
     """Send a signed `/sla` command to the bot; print what it answers."""
     words = command_text(text)
-    target = _target(to)
+    target = target_of(to)
 
     def body(response_url: str) -> str:
         return slack_requests.command_form(
-            words, user=user, channel=channel, response_url=response_url, trigger_id=_trigger()
+            words, user=user, channel=channel, response_url=response_url, trigger_id=fresh_trigger()
         )
 
-    _out(f"→ {COMMAND} {words}".rstrip() + f"  (as {user} in {channel}, to {target.url})")
+    out(f"→ {COMMAND} {words}".rstrip() + f"  (as {user} in {channel}, to {target.url})")
     answered = run(converse(body, target, wait=wait, viewer=user))
     if not answered:
         raise NotReady(f"the bot acknowledged the command but sent no reply within {wait:g} s")
@@ -80,9 +85,20 @@ def click_command(
     channel: str = CHANNEL_OPTION,
     to: str | None = TO_OPTION,
     wait: float = WAIT_OPTION,
+    home: bool = HOME_OPTION,
 ) -> None:
     """Send a signed button click to the bot; print what it answers."""
-    target = _target(to)
+    target = target_of(to)
+    if home:
+        # The Home tab has no channel: `--channel` does not apply; the button's value is its own
+        # unless one is given.
+        api_url = fake_slack_url()
+        run(
+            click_on_home(
+                action_id, value or None, user=user, target=target, api_url=api_url, wait=wait
+            )
+        )
+        return
 
     def body(response_url: str) -> str:
         return slack_requests.block_actions_body(
@@ -91,14 +107,14 @@ def click_command(
             user=user,
             channel=channel,
             response_url=response_url,
-            trigger_id=_trigger(),
+            trigger_id=fresh_trigger(),
             action_ts=time.time(),
         )
 
-    _out(f"→ click {action_id} {value}".rstrip() + f"  (as {user} in {channel}, to {target.url})")
+    out(f"→ click {action_id} {value}".rstrip() + f"  (as {user} in {channel}, to {target.url})")
     if not run(converse(body, target, wait=wait, viewer=user)):
         # Not a failure: a click on an alert answers by editing the alert in its channel.
-        _out(
+        out(
             f"(no reply through response_url within {wait:g} s; "
             "a click that worked answers by editing the message it was on)"
         )
@@ -115,24 +131,6 @@ def command_text(typed: str) -> str:
             f'{first}: the bot answers {COMMAND} only; e.g. slabot sandbox say "{COMMAND} status"'
         )
     return rest[0] if rest else ""
-
-
-def _target(to: str | None) -> Target:
-    config = settings()
-    if config.slack_signing_secret is None:
-        raise BadInput(
-            "missing setting: SLACK_SIGNING_SECRET (the one the bot was started with, "
-            "so the bot accepts the requests signed here)"
-        )
-    url = to or f"http://127.0.0.1:{config.port}/slack/events"
-    if not url.startswith(("http://", "https://")):
-        raise BadInput(f"--to: {url!r} is not an http:// or https:// URL")
-    return Target(url, config.slack_signing_secret.get_secret_value())
-
-
-def _trigger() -> str:
-    # A fresh trigger id per request: the bot applies a changing request once per trigger id.
-    return slack_requests.trigger_id(time.time_ns() // 1000)
 
 
 @dataclass(frozen=True)
@@ -174,29 +172,14 @@ async def converse(
 ) -> bool:
     """Send the body `build(response_url)` signed; print the ack and each reply. Answered?"""
     async with receiving() as receiver:
-        body = build(receiver.url)
-        headers = {
-            "Content-Type": slack_requests.FORM,
-            **slack_requests.sign(body, secret=target.secret, timestamp=int(time.time())),
-        }
-        try:
-            async with httpx.AsyncClient(timeout=10) as http:
-                answer = await http.post(target.url, content=body, headers=headers)
-        except httpx.TransportError:
-            raise NotReady(
-                f"no bot answers at {target.url}; start it with `slabot run` (see `slabot sandbox`)"
-            ) from None
-        if answer.status_code == 401:
-            raise NotReady(
-                f"the bot at {target.url} refused the signature (HTTP 401): SLACK_SIGNING_SECRET "
-                "here differs from the bot's"
-            )
-        in_ack = _show_ack(answer, viewer)
+        async with httpx.AsyncClient(timeout=10) as http:
+            answer = await post_signed(http, build(receiver.url), target)
+        in_ack = show_ack(answer, viewer)
         if not answer.is_success:
             raise NotReady(f"the bot at {target.url} answered HTTP {answer.status_code}")
         if in_ack:
             return True  # the ack carried the answer (e.g. a mistake in the words): nothing follows
-        shown = await _replies(receiver.replies, wait=wait, show=lambda m: _show(m, viewer))
+        shown = await _replies(receiver.replies, wait=wait, show=lambda m: show_message(m, viewer))
         return shown > 0
 
 
@@ -219,46 +202,3 @@ async def _replies(
             return shown
         show(message)
         shown += 1
-
-
-def _show_ack(answer: httpx.Response, viewer: str) -> bool:
-    """Print Slack's view of the HTTP answer; True when it carries a message."""
-    _out(f"← HTTP {answer.status_code}" + (" (acknowledged)" if answer.is_success else ""))
-    if not answer.content:
-        return False
-    try:
-        message = answer.json()
-    except json.JSONDecodeError:
-        _out(answer.text)
-        return False
-    if isinstance(message, dict) and ("text" in message or "blocks" in message):
-        _show(message, viewer, via="in the acknowledgement")
-        return True
-    _out(answer.text)
-    return False
-
-
-def _show(message: dict[str, Any], viewer: str, *, via: str = "via response_url") -> None:
-    _out(f"← reply {via} ({_audience(message, viewer)}):")
-    _out(message_text(message, width=min(console.width, RENDER_WIDTH)))
-
-
-def message_text(message: dict[str, Any], *, width: int = RENDER_WIDTH) -> str:
-    """A message as a person reads it: its blocks, or only its text when it has none."""
-    blocks = message.get("blocks") or []
-    if blocks:
-        return render_blocks(blocks, width=width)
-    return str(message.get("text") or "")
-
-
-def _audience(message: dict[str, Any], viewer: str) -> str:
-    if message.get("delete_original"):
-        return "deletes the message"
-    seen = "everyone in the channel" if message.get("response_type") == "in_channel" else viewer
-    replaces = ", replacing the message" if message.get("replace_original") else ""
-    return f"seen by {seen}{replaces}"
-
-
-def _out(text: str) -> None:
-    # Plain output: block text has [brackets] and :emoji: codes that rich would reinterpret.
-    console.print(text, markup=False, emoji=False, highlight=False)

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.sandbox import slack_files, slack_history, slack_messages
+from bot.sandbox import slack_files, slack_history, slack_messages, slack_seen
 from bot.sandbox.block_kit import BlockKitError, check_message
 from bot.sandbox.shown import Shown, Watcher, Watchers
 from bot.sandbox.slack_error import SlackError
@@ -293,6 +293,8 @@ class FakeSlack:
         args, json_body = _args(url.query, headers.get("content-type", ""), raw)
         if url.path.startswith("/respond/"):
             return self._respond(url.path.removeprefix("/respond/"), args, headers)
+        if url.path == slack_seen.PATH:  # what a member sees, for the sandbox's command line
+            return slack_seen.views_seen(self, args)
         with self._lock:
             status, extra, body = self._answer(method, args, json_body, headers)
             self.calls.append(

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from slack_sdk.signature import SignatureVerifier
 
 from bot.sandbox.slack import TEAM_ID
+from bot.sandbox.slack_history import dm_channel
 
 __all__ = [
     "APP_ID",
@@ -24,6 +25,10 @@ __all__ = [
     "block_actions_payload",
     "command_form",
     "event_body",
+    "home_block_actions_body",
+    "home_block_actions_payload",
+    "home_buttons",
+    "home_opened_event",
     "interaction_body",
     "sign",
     "trigger_id",
@@ -38,6 +43,7 @@ TEAM_DOMAIN = "fake-workspace"
 # Slack still sends the deprecated verification token; Bolt ignores it in favour of the signature.
 VERIFICATION_TOKEN = "legacy-verification-token"
 NO_MESSAGE_TS = "1800000000.000001"  # the `ts` of a click's message when none is given
+VIEW_HASH = "1700000000.abcdef"  # Slack's hash of a view's version (`views.update` may check it)
 
 
 def sign(body: str, *, secret: str, timestamp: int) -> dict[str, str]:
@@ -165,6 +171,106 @@ def block_actions_body(
     return interaction_body(payload, team_id=team_id)
 
 
+def home_buttons(view: Mapping[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The clickable elements of a view by action id: (the block id, the element)."""
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    for block in view.get("blocks") or []:
+        elements = list(block.get("elements") or []) if block.get("type") == "actions" else []
+        elements += [block["accessory"]] if isinstance(block.get("accessory"), dict) else []
+        for element in elements:
+            if element.get("action_id"):
+                found.setdefault(element["action_id"], (str(block.get("block_id") or ""), element))
+    return found
+
+
+def home_block_actions_payload(
+    action_id: str,
+    value: str | None = None,
+    *,
+    user: str,
+    action_ts: float,
+    view: Mapping[str, Any] | None = None,
+    trigger_id: str | None = None,
+    team_id: str = TEAM_ID,
+) -> dict[str, Any]:
+    """A click on a button of `user`'s App Home tab (`view`, as published) at epoch `action_ts`.
+
+    The Home tab is a view, not a message: Slack sends the whole view (its blocks and state) and
+    no channel, message or `response_url`, so the bot answers through the Web API only (a modal,
+    a Home tab published again). The action is the button as the view shows it (its block id,
+    text and value; `value` replaces the value); a button not in `view` is sent as asked.
+    """
+    shown: dict[str, Any] = dict(view) if view else {"blocks": []}
+    view_id = str(shown.get("id") or f"V{user}")  # the fake's id for a Home tab, when not given
+    block_id, element = home_buttons(shown).get(action_id, ("b1", {"type": "button"}))
+    action: dict[str, Any] = {"type": "button", "value": ""}
+    action.update(
+        (key, element[key]) for key in ("type", "text", "value", "style") if key in element
+    )
+    action.update(action_id=action_id, block_id=block_id, action_ts=f"{action_ts:.6f}")
+    if value is not None:
+        action["value"] = value
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": _user(user, team_id),
+        "api_app_id": APP_ID,
+        "container": {"type": "view", "view_id": view_id},
+        "view": {
+            "team_id": team_id,
+            "private_metadata": "",
+            "callback_id": "",
+            "state": {"values": {}},
+            "hash": VIEW_HASH,
+            "previous_view_id": None,
+            "external_id": "",
+            **shown,
+            "id": view_id,
+            "type": "home",
+            "root_view_id": view_id,
+            "app_id": APP_ID,
+            "app_installed_team_id": team_id,
+        },
+        "actions": [action],
+    }
+    if trigger_id is not None:
+        payload["trigger_id"] = trigger_id
+    return payload
+
+
+def home_block_actions_body(
+    action_id: str,
+    value: str | None = None,
+    *,
+    user: str,
+    trigger_id: str,
+    action_ts: float,
+    view: Mapping[str, Any] | None = None,
+    team_id: str = TEAM_ID,
+) -> str:
+    """`home_block_actions_payload`, form-encoded."""
+    payload = home_block_actions_payload(
+        action_id,
+        value,
+        user=user,
+        action_ts=action_ts,
+        view=view,
+        trigger_id=trigger_id,
+        team_id=team_id,
+    )
+    return interaction_body(payload, team_id=team_id)
+
+
+def home_opened_event(user: str, *, event_ts: float) -> dict[str, Any]:
+    """`user` opened the app's Home tab (the event; `event_body` delivers it)."""
+    return {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": dm_channel(user),
+        "tab": "home",
+        "event_ts": f"{event_ts:.6f}",
+    }
+
+
 def view_submission_payload(
     callback_id: str,
     values: Mapping[str, Mapping[str, Any]],
@@ -185,7 +291,7 @@ def view_submission_payload(
             "callback_id": callback_id,
             "private_metadata": private_metadata,
             "state": {"values": {block: dict(actions) for block, actions in values.items()}},
-            "hash": "1700000000.abcdef",
+            "hash": VIEW_HASH,
         },
     }
     if trigger_id is not None:

@@ -5,21 +5,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.sandbox.slack_requests import block_actions_payload
+from bot.sandbox.slack_requests import home_block_actions_payload
 from tests.utils.slack_bot import Sent, SlackBot
 
 
 async def click_on_home(bot: SlackBot, action_id: str, *, user: str) -> Sent:
-    """A button on the App Home: no channel and no `response_url`, only a trigger."""
-    payload = block_actions_payload(
-        action_id, "x", user=user, channel="", response_url="", action_ts=time.time()
+    """A button on `user`'s App Home tab, as the fake Slack holds it (or a bare one when the bot
+    has published none): Slack sends the view, no channel and no `response_url`."""
+    payload = home_block_actions_payload(
+        action_id, user=user, action_ts=time.time(), view=bot.fake.home.get(user)
     )
-    # The Home tab is a view, not a message: there is nothing to answer in or through.
-    for key in ("channel", "message", "response_url"):
-        del payload[key]
-    payload["container"] = {"type": "view", "view_id": f"V{user}"}
-    payload["view"] = {"id": f"V{user}", "type": "home", "blocks": []}
-    payload["actions"][0]["block_id"] = "home_edit"
     return await bot.interaction(payload)
 
 
