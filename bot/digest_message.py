@@ -16,7 +16,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.blocks.common import Reply
 from bot.blocks.digest import digest_reply
-from bot.charts import funnel_chart, rates_chart, revenue_chart
 from bot.digest import Report, build_report
 from bot.digest_markdown import markdown_report
 from bot.report_window import Kind, governing_agreement
@@ -71,6 +70,10 @@ def compose(report: Report) -> Digest:
 
 def _charts(report: Report) -> list[tuple[str, str, bytes]]:
     """(name, title, PNG) of each chart: revenue and funnel; the monthly report adds rates."""
+    # Matplotlib (about 50 MB and half a second) is loaded at the first digest, not at start:
+    # a replica's first check, the heaviest thing it does (the deadline backfill), runs without.
+    from bot.charts import funnel_chart, rates_chart, revenue_chart
+
     a, label = report.agreement, report.window.label
     order = a.stage_names
     stages = sorted(
