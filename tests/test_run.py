@@ -22,7 +22,7 @@ from tests.utils.slack_bot import SIGNING_SECRET, sign
 @pytest.fixture
 def running(
     database_url: str, fake_slack: FakeSlack, tmp_path: Path
-) -> Iterator[tuple[subprocess.Popen[str], str]]:
+) -> Iterator[tuple[subprocess.Popen[str], Path, str]]:
     port = free_port()
     env = child_env(
         SLABOT_DATABASE_URL=database_url,
@@ -33,14 +33,18 @@ def running(
         SLABOT_PORT=str(port),
         SLABOT_LOG_FORMAT="json",
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # The log goes to a file, not a pipe nobody reads until the end: a full pipe would block
+    # the bot's next log line, and with it the bot.
+    log = tmp_path / "run.log"
+    with log.open("w", encoding="utf-8") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run"],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -52,20 +56,18 @@ def running(
                 break
             time.sleep(0.1)
     try:
-        yield process, url
+        yield process, log, url
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def test_run_serves_slack_until_sigterm(
-    running: tuple[subprocess.Popen[str], str], fake_slack: FakeSlack
+    running: tuple[subprocess.Popen[str], Path, str], fake_slack: FakeSlack
 ) -> None:
-    process, url = running
-    assert process.poll() is None, process.stdout.read() if process.stdout else ""
+    process, log, url = running
+    assert process.poll() is None, log.read_text(encoding="utf-8")
     assert httpx.get(f"{url}/healthz").json() == {"ok": True, "store": "ok"}
 
     response_url = fake_slack.response_url()
@@ -84,8 +86,11 @@ def test_run_serves_slack_until_sigterm(
     assert 'slabot_requests_total{kind="command:help",outcome="ok"} 1.0' in metrics
 
     process.send_signal(signal.SIGTERM)
-    assert process.wait(15) == 0
-    output = process.stdout.read() if process.stdout else ""
+    try:
+        assert process.wait(15) == 0
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running 15 s after SIGTERM; its log:\n{log.read_text('utf-8')}")
+    output = log.read_text(encoding="utf-8")
     assert "agreement version 1 stored" in output
     assert "starting the scheduler" in output and "scheduler started" in output  # the leader
     assert "scheduler stopped" in output  # and SIGTERM stopped it
