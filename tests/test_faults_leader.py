@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from models.tables import FollowupState, JobRun, Owner
 from scheduler.timetable import weekly_slot
 from tests.conftest import EXAMPLES
 from tests.utils.ladder import ALERTS, listed, posted
-from tests.utils.processes import child_env, free_port
+from tests.utils.processes import child_env, free_port, start_run
 from tests.utils.scheduler import PROGRESS, align, jobs_on, keys, posts, ran_before, shared
 from tests.utils.slack_bot import SIGNING_SECRET
 from tests.utils.waiting import until
@@ -104,14 +103,7 @@ def replicas(
             SLABOT_LOG_FORMAT="json",
         )
         log = tmp_path / f"{name}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run"],
-                env=env,
-                cwd=tmp_path,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        process = start_run(env, tmp_path, log)
         replica = Replica(name, process, log, f"http://127.0.0.1:{port}")
         started.append(replica)
         return replica

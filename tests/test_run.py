@@ -15,14 +15,14 @@ import pytest
 from bot.sandbox.slack import TOKEN, FakeSlack
 from bot.sandbox.slack_requests import FORM, command_form, trigger_id
 from tests.conftest import EXAMPLES
-from tests.utils.processes import child_env, free_port
+from tests.utils.processes import child_env, free_port, start_run
 from tests.utils.slack_bot import SIGNING_SECRET, sign
 
 
 @pytest.fixture
 def running(
     database_url: str, fake_slack: FakeSlack, tmp_path: Path
-) -> Iterator[tuple[subprocess.Popen[str], Path, str]]:
+) -> Iterator[tuple[subprocess.Popen[bytes], Path, str]]:
     port = free_port()
     env = child_env(
         SLABOT_DATABASE_URL=database_url,
@@ -33,18 +33,8 @@ def running(
         SLABOT_PORT=str(port),
         SLABOT_LOG_FORMAT="json",
     )
-    # The log goes to a file, not a pipe nobody reads until the end: a full pipe would block
-    # the bot's next log line, and with it the bot.
     log = tmp_path / "run.log"
-    with log.open("w", encoding="utf-8") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"],
-            env=env,
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    process = start_run(env, tmp_path, log)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -64,7 +54,7 @@ def running(
 
 
 def test_run_serves_slack_until_sigterm(
-    running: tuple[subprocess.Popen[str], Path, str], fake_slack: FakeSlack
+    running: tuple[subprocess.Popen[bytes], Path, str], fake_slack: FakeSlack
 ) -> None:
     process, log, url = running
     assert process.poll() is None, log.read_text(encoding="utf-8")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent  # the child imports this tree, like the tests
@@ -22,3 +24,16 @@ def child_env(**settings: str) -> dict[str, str]:
     importing this tree, with `settings` added."""
     env = {name: value for name, value in os.environ.items() if not name.startswith(BOT_SETTINGS)}
     return {**env, "PYTHONPATH": str(ROOT), **settings}
+
+
+def start_run(env: dict[str, str], folder: Path, log: Path) -> subprocess.Popen[bytes]:
+    """`slabot run` in `folder`, its output in the file `log`: not a pipe read only at the end,
+    which would block the bot once full."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run"],
+            env=env,
+            cwd=folder,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
