@@ -32,6 +32,7 @@ class BotIdentity:
         self.client = client
         self._answer: AsyncSlackResponse | None = None
         self._asking: asyncio.Task[AsyncSlackResponse] | None = None
+        self._warned: asyncio.Task[AsyncSlackResponse] | None = None  # the call said to be slow
 
         # Bolt calls `authorize` with the arguments its signature names, so a plain function
         # (a bound method's `self` would be taken for one of them).
@@ -80,9 +81,11 @@ class BotIdentity:
         """What Bolt's `authorize` gives: the bot's ids and token, whoever sent the request."""
         answer = await self.answer(PATIENCE)
         if answer is None:
-            log.warning(
-                "auth.test has not answered in %.0f s; going on without the bot's ids", PATIENCE
-            )
+            if self._asking is not None and self._asking is not self._warned:
+                self._warned = self._asking  # once per slow call, not once per request
+                log.warning(
+                    "auth.test has not answered in %.0f s; going on without the bot's ids", PATIENCE
+                )
             return AuthorizeResult(
                 enterprise_id=enterprise_id,
                 team_id=team_id,

@@ -59,7 +59,7 @@ async def test_a_burst_on_a_cold_app_asks_slack_who_the_bot_is_once(slack_bot: S
 
 
 async def test_a_slow_answer_to_who_the_bot_is_does_not_hold_up_the_acknowledgement(
-    slack_bot: SlackBot,
+    slack_bot: SlackBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     """auth.test stalls past Slack's three seconds: the requests meanwhile are acknowledged
     within them (as Slack would see it) and answered; the one call's answer is kept when it
@@ -69,6 +69,8 @@ async def test_a_slow_answer_to_who_the_bot_is_does_not_hold_up_the_acknowledgem
         *(slack_bot.command("help", deadline=SLACK_DEADLINE) for _ in range(5))
     )
     assert [s.status for s in sent] == [200] * 5
+    slow = [r for r in caplog.records if "auth.test has not answered" in r.getMessage()]
+    assert len(slow) == 1  # said once for the slow call, not once per request
     for one in sent:
         [reply] = await slack_bot.replies(one)
         assert "/sla status" in reply["text"]
